@@ -1,0 +1,60 @@
+"""The predictor service: serves the champion models and the monitoring views."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dailyml.datasets import DATASET_NAMES
+from dailyml.db import create_db_engine
+from dailyml.registry import Registry
+from dailyml.settings import Settings, get_settings
+from dailyml.web import install_error_handlers
+from services.predictor.model_server import ModelServer
+from services.predictor.prediction_log import PredictionLog
+from services.predictor.routes import health, models, monitoring, predict
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A predictor app. Engines, models and threads are created at start-up, not at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        engine = create_db_engine(cfg.resolved_database_url)
+        registry = Registry.from_settings(engine, cfg)
+        model_server = ModelServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
+        prediction_log = PredictionLog(engine, cfg.log_flush_seconds, cfg.log_batch_size, cfg.log_queue_max)
+        app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
+        app.state.models, app.state.prediction_log = model_server, prediction_log
+        prediction_log.start()
+        model_server.start()
+        try:
+            yield
+        finally:
+            model_server.stop()
+            prediction_log.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="dailyml predictor",
+        version="0.1.0",
+        description="Iris variety and wine quality predictions, their history and monitoring.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for group in (predict.routers, monitoring.routers, models.routers):
+        for router in group:
+            app.include_router(router)
+    return app
+
+
+def main(host: str = "127.0.0.1", port: int = 8000) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")

@@ -1,0 +1,100 @@
+"""Online predictions are written to the feature store off the request path, in batches.
+
+A request only appends to an in-memory queue (microseconds); a writer thread drains it every
+``flush_seconds`` or ``batch_size`` entries and writes samples, features and predictions in one
+transaction per batch. If the queue is full (the database is down for long), entries are
+dropped and counted rather than slowing or failing predictions.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from dailyml.datasets import get_spec
+from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, insert_samples
+
+log = logging.getLogger("dailyml.predictor.log")
+
+
+@dataclass
+class LogEntry:
+    dataset: str
+    sample: NewSample
+    prediction: NewPrediction
+
+
+class PredictionLog:
+    def __init__(self, engine: Engine, flush_seconds: float, batch_size: int, max_queue: int) -> None:
+        self.engine = engine
+        self.flush_seconds = flush_seconds
+        self.batch_size = batch_size
+        self._queue: queue.Queue[LogEntry] = queue.Queue(maxsize=max_queue)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.dropped = 0
+        self.failed_batches = 0
+
+    def submit(self, entries: list[LogEntry]) -> None:
+        for entry in entries:
+            try:
+                self._queue.put_nowait(entry)
+            except queue.Full:
+                self.dropped += 1
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> list[LogEntry]:
+        batch: list[LogEntry] = []
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def flush(self) -> int:
+        """Write everything queued now; returns how many entries were written."""
+        total = 0
+        while batch := self._drain():
+            self._write(batch)
+            total += len(batch)
+        return total
+
+    def _write(self, batch: list[LogEntry]) -> None:
+        by_dataset: dict[str, list[LogEntry]] = defaultdict(list)
+        for entry in batch:
+            by_dataset[entry.dataset].append(entry)
+        try:
+            with self.engine.begin() as conn:
+                for dataset, entries in by_dataset.items():
+                    spec = get_spec(dataset)
+                    insert_samples(conn, spec, [e.sample for e in entries], "online")
+                    insert_predictions(conn, spec, [e.prediction for e in entries])
+            self.written += len(batch)
+        except Exception:
+            self.failed_batches += 1
+            self.dropped += len(batch)
+            log.exception("could not write %d logged predictions", len(batch))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            self.flush()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self.flush()

@@ -1,0 +1,37 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from services.predictor.deps import EngineDep, LogDep, ModelsDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (no dependencies checked)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(engine: EngineDep, models: ModelsDep, log: LogDep) -> JSONResponse:
+    """503 until the database answers and every dataset's champion is loaded."""
+    checks: dict[str, object] = {}
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    checks["models"] = models.loaded()
+    checks["missing_models"] = [d for d in models.datasets if d not in models.loaded()]
+    if models.last_error:
+        checks["model_error"] = models.last_error
+    checks["prediction_log"] = {"pending": log.pending, "written": log.written, "dropped": log.dropped}
+    ready = checks["database"] == "ok" and models.ready
+    return JSONResponse(status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready",
+                                                                     **checks})

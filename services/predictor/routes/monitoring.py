@@ -1,0 +1,110 @@
+"""History, true labels, confusion matrices and metrics over time, per dataset."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from dailyml.contracts import (
+    ActualIn,
+    ActualOut,
+    ConfusionMatrix,
+    FeatureOut,
+    HistoryPage,
+    MetricsSeries,
+    SpecOut,
+)
+from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.errors import InvalidInputError, NotFoundError
+from dailyml import featurestore as fs
+from services.predictor.deps import AdminDep, EngineDep
+
+Source = Literal["reference", "synthetic", "online"]
+
+
+def _history_item(spec: DatasetSpec, row: dict[str, Any]) -> dict[str, Any]:
+    actual = row["actual"]
+    return {
+        **row,
+        "predicted": spec.label_to_api(row["predicted_label"]),
+        "actual": spec.label_to_api(actual),
+        "correct": None if actual is None else actual == row["predicted_label"],
+    }
+
+
+def router_for(spec: DatasetSpec) -> APIRouter:
+    router = APIRouter(prefix=f"/{spec.name}", tags=[spec.name])
+
+    def history(
+        engine: EngineDep,
+        limit: int = Query(50, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+        source: Source | None = None,
+    ) -> HistoryPage:
+        total, rows = fs.history(engine, spec, limit=limit, offset=offset, source=source)
+        return HistoryPage(total=total, limit=limit, offset=offset,
+                           items=[_history_item(spec, r) for r in rows])  # type: ignore[misc]
+
+    def record_actual(prediction_id: uuid.UUID, body: ActualIn, engine: EngineDep) -> ActualOut:
+        try:
+            label = spec.label_from_api(body.actual)
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"actual: {exc}", [{"field": "actual", "loc": ["actual"], "rule": "label", "message": str(exc)}]
+            ) from None
+        return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
+
+    def confusion_matrix(
+        engine: EngineDep, model_version: int | None = Query(None, ge=1), source: Source | None = None
+    ) -> ConfusionMatrix:
+        return ConfusionMatrix(**fs.confusion_matrix(engine, spec, model_version=model_version, source=source))
+
+    def metrics(
+        engine: EngineDep,
+        bucket: Literal["minute", "hour", "day", "week"] = "day",
+        model_version: int | None = Query(None, ge=1),
+        source: Source | None = None,
+        limit: int = Query(366, ge=1, le=5000),
+    ) -> MetricsSeries:
+        points = fs.metrics_over_time(engine, spec, bucket=bucket, model_version=model_version, source=source,
+                                      limit=limit)
+        return MetricsSeries(dataset=spec.name, bucket=bucket, points=points)  # type: ignore[arg-type]
+
+    def describe(engine: EngineDep) -> SpecOut:
+        stats = fs.reference_stats(engine, spec)
+        return SpecOut(
+            name=spec.name, title=spec.title, task=spec.task, target=spec.target,
+            target_description=spec.target_description, labels=[spec.label_to_api(x) for x in spec.labels],
+            features=[
+                FeatureOut(name=f.name, description=f.description, unit=f.unit, kind=f.kind, minimum=f.minimum,
+                           maximum=f.maximum, exclusive_minimum=f.exclusive_minimum,
+                           categories=list(f.categories), reference=stats.get(f.name, {}))
+                for f in spec.features
+            ],
+        )
+
+    def random_sample(engine: EngineDep, source: Source = "reference") -> dict[str, Any]:
+        row = fs.random_sample(engine, spec, source)
+        if row is None:
+            raise NotFoundError(f"the feature store has no {source} {spec.name} samples")
+        return row
+
+    router.add_api_route("/history", history, methods=["GET"], response_model=HistoryPage,
+                         summary="Predictions, newest first, with features, predicted and actual")
+    router.add_api_route("/predictions/{prediction_id}/actual", record_actual, methods=["POST"],
+                         response_model=ActualOut, dependencies=[AdminDep],
+                         summary="Record the true label of a prediction's sample")
+    router.add_api_route("/confusion-matrix", confusion_matrix, methods=["GET"], response_model=ConfusionMatrix,
+                         summary="Rows actual, columns predicted; every label of the dataset")
+    router.add_api_route("/metrics", metrics, methods=["GET"], response_model=MetricsSeries,
+                         summary="Accuracy (and MAE for regression) per time bucket")
+    router.add_api_route("/spec", describe, methods=["GET"], response_model=SpecOut,
+                         summary="Features, units, valid ranges and reference statistics")
+    router.add_api_route("/samples/random", random_sample, methods=["GET"],
+                         summary="One random stored sample (features and label)")
+    return router
+
+
+routers: list[APIRouter] = [router_for(spec) for spec in SPECS.values()]

@@ -1,0 +1,105 @@
+"""Prediction routes, one set per registered dataset spec (the body schema is the spec's)."""
+
+# No `from __future__ import annotations` here: FastAPI must see the body classes built from
+# the specs as real objects, not as strings it cannot resolve.
+
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from dailyml.contracts import (
+    PendingResult,
+    batch_request_model,
+    batch_response_model,
+    instance_model,
+    prediction_model,
+)
+from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, pending_samples
+from dailyml.inference import Answer, LoadedModel, predict_rows
+from services.predictor.deps import AdminDep, EngineDep, LogDep, ModelsDep
+from services.predictor.prediction_log import LogEntry, PredictionLog
+
+
+def _respond(spec: DatasetSpec, model: LoadedModel, answer: Answer, prediction_id: uuid.UUID) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        spec.target: spec.label_to_api(answer.label),
+        "model_version": model.version,
+        "prediction_id": prediction_id,
+    }
+    if spec.task == "classification":
+        body["probabilities"] = answer.probabilities
+    else:
+        body["score"] = answer.score
+    return body
+
+
+def _predict_and_log(
+    spec: DatasetSpec, model: LoadedModel, rows: list[dict[str, Any]], log: PredictionLog
+) -> list[dict[str, Any]]:
+    answers = predict_rows(spec, model, rows)
+    entries, out = [], []
+    for row, answer in zip(rows, answers, strict=True):
+        sample_id, prediction_id = uuid.uuid4(), uuid.uuid4()
+        entries.append(
+            LogEntry(
+                spec.name,
+                NewSample(features=row, id=sample_id),
+                NewPrediction(sample_id=sample_id, model_version_id=model.version_id, predicted_label=answer.label,
+                              score=answer.score, probabilities=answer.probabilities, id=prediction_id),
+            )
+        )
+        out.append(_respond(spec, model, answer, prediction_id))
+    log.submit(entries)
+    return out
+
+
+def router_for(spec: DatasetSpec) -> APIRouter:
+    router = APIRouter(prefix=f"/{spec.name}", tags=[spec.name])
+    Instance = instance_model(spec.name)
+    BatchRequest = batch_request_model(spec.name)
+
+    # Plain `def`: scikit-learn predict costs about a millisecond of CPU, so it runs in the
+    # threadpool instead of stalling the event loop.
+    def predict(body: Instance, models: ModelsDep, log: LogDep) -> Any:  # type: ignore[valid-type]
+        model = models.get(spec.name)
+        return _predict_and_log(spec, model, [body.model_dump()], log)[0]  # type: ignore[attr-defined]
+
+    def predict_batch(body: BatchRequest, models: ModelsDep, log: LogDep) -> Any:  # type: ignore[valid-type]
+        model = models.get(spec.name)
+        rows = [i.model_dump() for i in body.instances]  # type: ignore[attr-defined]
+        return {"predictions": _predict_and_log(spec, model, rows, log), "model_version": model.version}
+
+    def predict_pending(
+        engine: EngineDep, models: ModelsDep, limit: int = Query(10_000, ge=1, le=100_000)
+    ) -> PendingResult:
+        """Predict every stored sample that has no prediction yet (the daily loop's step), written
+        before returning so the caller can read the results."""
+        model = models.get(spec.name)
+        pending = pending_samples(engine, spec, limit)
+        if not pending:
+            return PendingResult(dataset=spec.name, predicted=0, model_version=model.version)
+        answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending])
+        with engine.begin() as conn:
+            insert_predictions(
+                conn, spec,
+                [NewPrediction(sample_id=p["id"], model_version_id=model.version_id, predicted_label=a.label,
+                               score=a.score, probabilities=a.probabilities)
+                 for p, a in zip(pending, answers, strict=True)],
+            )
+        return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version)
+
+    router.add_api_route("/predict", predict, methods=["POST"], response_model=prediction_model(spec.name),
+                         summary=f"Predict {spec.target} for one {spec.name} instance")
+    router.add_api_route("/predict/batch", predict_batch, methods=["POST"],
+                         response_model=batch_response_model(spec.name),
+                         summary=f"Predict up to 10,000 {spec.name} instances, answers in order")
+    router.add_api_route("/predict/pending", predict_pending, methods=["POST"], response_model=PendingResult,
+                         dependencies=[AdminDep], summary="Predict stored samples that have no prediction yet")
+    return router
+
+
+routers: list[APIRouter] = [router_for(spec) for spec in SPECS.values()]
+__all__ = ["routers"]

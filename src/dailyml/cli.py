@@ -1,0 +1,337 @@
+"""The ``dailyml`` command: bootstrap, train, manage models, serve, and start everything (``up``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+out = Console()
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    """A process ``dailyml serve NAME`` can start: the module whose ``main(host, port)`` runs it."""
+
+    name: str
+    module: str
+    port: int
+    health_path: str | None = "/healthz"
+    description: str = ""
+
+
+# Order matters for `up`: the APIs first, the UIs that call them last.
+SERVICES: dict[str, ServiceEntry] = {
+    s.name: s
+    for s in (
+        ServiceEntry("predictor", "services.predictor.app", 8000, "/healthz", "predictions and monitoring API"),
+        ServiceEntry("generator", "services.generator.app", 8001, "/healthz", "synthetic samples API"),
+        ServiceEntry("scheduler", "services.scheduler.main", 8002, "/healthz", "daily loop and retraining"),
+        ServiceEntry("gradio", "frontends.gradio_app.app", 7860, "/", "try the models"),
+        ServiceEntry("dashboard", "frontends.dashboard.run", 8501, "/_stcore/health", "monitoring dashboard"),
+    )
+}
+
+
+def _available(entry: ServiceEntry) -> bool:
+    try:
+        return importlib.util.find_spec(entry.module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], Callable[[int, int, str], None]]]:
+    with Progress(
+        TextColumn("[bold]{task.fields[dataset]}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False,
+    ) as bar:
+        def factory(dataset: str) -> Callable[[int, int, str], None]:
+            task = bar.add_task("starting", total=None, dataset=f"train {dataset}")
+
+            def update(done: int, total: int, message: str) -> None:
+                bar.update(task, completed=done, total=total, description=message)
+
+            return update
+
+        yield factory
+
+
+def _engine() -> Any:
+    from dailyml.db import create_db_engine
+    from dailyml.settings import get_settings
+
+    return create_db_engine(get_settings().resolved_database_url)
+
+
+def _apply_fast(args: argparse.Namespace) -> None:
+    if getattr(args, "fast", False):
+        os.environ["DAILYML_TRAIN_PROFILE"] = "fast"
+        from dailyml.settings import get_settings
+
+        get_settings.cache_clear()
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from dailyml.db import migrate
+    from dailyml.settings import get_settings
+
+    migrate(get_settings().resolved_database_url)
+    console.print("database migrated to head")
+    return 0
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from dailyml.bootstrap import bootstrap
+    from dailyml.settings import get_settings
+
+    _apply_fast(args)
+    settings = get_settings()
+    console.print(f"database: {settings.resolved_database_url.split('@')[-1]}")
+    with _progress() as factory:
+        reports = bootstrap(settings, _engine(), progress_factory=factory)
+    for r in reports:
+        state = "trained" if r.trained else "kept"
+        champion = r.champion.version if r.champion else None
+        console.print(f"{r.dataset}: {r.reference_rows_added} reference rows added, champion v{champion} ({state})")
+    return 0
+
+
+def _report_table(dataset: str, metrics: dict[str, Any]) -> Table:
+    from dailyml.datasets import get_spec
+
+    spec = get_spec(dataset)
+    keys = ["accuracy", "macro_f1"] if spec.task == "classification" else [
+        "mse", "mae", "exact_accuracy", "within_one_accuracy"]
+    table = Table(title=f"{dataset}: cross-validation ({next(iter(metrics['candidates'].values()))['cv']['scheme']}) "
+                        f"and hold-out ({metrics['data']['test_rows']} rows)")
+    table.add_column("model")
+    for k in keys:
+        table.add_column(f"CV {k}", justify="right")
+    for k in keys:
+        table.add_column(f"hold-out {k}", justify="right")
+    for name, c in metrics["candidates"].items():
+        role = " (chosen)" if name == metrics["chosen"] else " (baseline)" if c["baseline"] else " (lab)" if c["lab"] else ""
+        table.add_row(
+            name + role,
+            *[f"{c['cv'][k]:.3f}±{c['cv'][k + '_std']:.3f}" for k in keys],
+            *[f"{c['holdout'][k]:.3f}" for k in keys],
+        )
+    return table
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dailyml.bootstrap import ensure_reference, train_and_register
+    from dailyml.datasets import get_spec
+    from dailyml.db import migrate
+    from dailyml.registry import Registry
+    from dailyml.settings import get_settings
+
+    _apply_fast(args)
+    settings = get_settings()
+    migrate(settings.resolved_database_url)
+    engine = _engine()
+    registry = Registry.from_settings(engine, settings)
+    spec = get_spec(args.dataset)
+    ensure_reference(engine, spec, settings)
+    sources = ("reference", "synthetic") if args.include_synthetic else ("reference",)
+    with _progress() as factory:
+        mv = train_and_register(engine, registry, spec, settings, progress=factory(spec.name), sources=sources)
+    out.print(_report_table(spec.name, mv.metrics))
+    d = mv.metrics["data"]
+    out.print(f"rows {d['rows']}, exact duplicates dropped {d['duplicates_dropped']}, train {d['train_rows']}, "
+              f"test {d['test_rows']}; chosen by CV {mv.metrics['primary_metric']}: {mv.algorithm}")
+    out.print(f"registered {spec.name} model version {mv.version} (sha256 {mv.artifact_sha256[:12]})")
+    if args.promote or registry.alias_id(spec.name) is None:
+        registry.promote(spec.name, mv.version, reason="dailyml train --promote")
+        out.print(f"version {mv.version} is now champion")
+    if args.json:
+        print(json.dumps(mv.metrics, indent=2, default=str))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from dailyml.registry import Registry
+    from dailyml.settings import get_settings
+
+    registry = Registry.from_settings(_engine(), get_settings())
+    if args.action == "list":
+        champion = registry.alias_id(args.dataset)
+        table = Table(title=f"{args.dataset} models")
+        for col in ("version", "algorithm", "created", "hold-out", "sha256", "champion"):
+            table.add_column(col)
+        for mv in registry.versions(args.dataset):
+            hold = {k: round(v, 3) for k, v in mv.metrics.get("holdout", {}).items() if isinstance(v, float)}
+            table.add_row(str(mv.version), mv.algorithm, f"{mv.created_at:%Y-%m-%d %H:%M}", json.dumps(hold),
+                          mv.artifact_sha256[:12], "★" if mv.id == champion else "")
+        out.print(table)
+        return 0
+    if args.action == "promote":
+        if args.version is None:
+            console.print("promote needs a VERSION")
+            return 2
+        mv = registry.promote(args.dataset, args.version, reason="dailyml models promote")
+    else:
+        mv = registry.rollback(args.dataset, reason="dailyml models rollback")
+    out.print(f"{args.dataset} champion is now version {mv.version} ({mv.algorithm})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    entry = SERVICES[args.service]
+    module = importlib.import_module(entry.module)
+    module.main(host=args.host, port=args.port or entry.port)
+    return 0
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Bootstrap, then run every available service as a child process until Ctrl-C."""
+    _apply_fast(args)
+    if args.fast:
+        os.environ.setdefault("DAILYML_SCHEDULER_FAST", "true")
+    if cmd_bootstrap(args) != 0:
+        return 1
+    host = args.host
+    env = dict(os.environ)
+    for name in ("predictor", "generator", "scheduler"):
+        env.setdefault(f"DAILYML_{name.upper()}_URL", f"http://{host}:{SERVICES[name].port}")
+    procs: list[tuple[ServiceEntry, subprocess.Popen[bytes]]] = []
+    started = []
+    for entry in SERVICES.values():
+        if entry.name in args.skip or not _available(entry):
+            continue
+        cmd = [sys.executable, "-m", "dailyml.cli", "serve", entry.name, "--host", host, "--port", str(entry.port)]
+        procs.append((entry, subprocess.Popen(cmd, env=env)))
+        started.append(entry)
+
+    def stop(*_: Any) -> None:
+        for _, p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for _, p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        table = Table(title="dailyml is up")
+        table.add_column("service")
+        table.add_column("url")
+        table.add_column("status")
+        for entry, proc in procs:
+            url = f"http://{host}:{entry.port}"
+            ok = _wait_healthy(url + (entry.health_path or "/"), proc, args.wait)
+            table.add_row(f"{entry.name} ({entry.description})", url, "ok" if ok else "[red]not healthy")
+        out.print(table)
+        out.print("Try: curl -s -X POST http://%s:8000/iris/predict -H 'Content-Type: application/json' "
+                  "-d '{\"sepal_length\": 5.1, \"sepal_width\": 3.5, \"petal_length\": 1.4, \"petal_width\": 0.2}'"
+                  % host)
+        out.print("Ctrl-C stops everything.")
+        while all(p.poll() is None for _, p in procs):
+            time.sleep(1)
+        for entry, p in procs:
+            if p.poll() is not None:
+                console.print(f"[red]{entry.name} exited with {p.returncode}; stopping the rest")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from dailyml.datasets import DATASET_NAMES
+
+    parser = argparse.ArgumentParser(prog="dailyml", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("bootstrap", help="migrate, load reference data, train first models (idempotent)")
+    p.add_argument("--fast", action="store_true", help="train with the fast profile")
+    p.set_defaults(func=cmd_bootstrap)
+
+    p = sub.add_parser("train", help="train, evaluate and register a model")
+    p.add_argument("dataset", choices=DATASET_NAMES)
+    p.add_argument("--promote", action="store_true", help="make the new version champion")
+    p.add_argument("--include-synthetic", action="store_true", help="also train on labelled synthetic rows")
+    p.add_argument("--fast", action="store_true", help="fewer folds and trees")
+    p.add_argument("--json", action="store_true", help="print the full metrics as JSON")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("models", help="list, promote or roll back model versions")
+    p.add_argument("action", choices=("list", "promote", "rollback"))
+    p.add_argument("dataset", choices=DATASET_NAMES)
+    p.add_argument("version", nargs="?", type=int)
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("serve", help="run one service in the foreground")
+    p.add_argument("service", choices=tuple(SERVICES))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("up", help="bootstrap and start every service on the embedded default")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--fast", action="store_true", help="fast training; daily loop every minute")
+    p.add_argument("--skip", nargs="*", default=[], choices=tuple(SERVICES), help="services not to start")
+    p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for each service")
+    p.set_defaults(func=cmd_up)
+
+    for extra in _extra_commands:
+        extra(sub)
+    return parser
+
+
+# Other modules (generate, run) add their sub-commands here without touching the ones above.
+_extra_commands: list[Callable[[Any], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dailyml.errors import DailyMLError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DailyMLError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

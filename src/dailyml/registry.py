@@ -1,0 +1,210 @@
+"""The model registry: versions, metrics, checksummed artifacts and re-pointable aliases.
+
+Models are stored with skops. Which types may be loaded is decided here, in code
+(``TRUSTED_TYPES``), never read from the artifact; bytes are checked against the sha256 the
+registry recorded before anything is deserialised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import skops.io as sio
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from dailyml.artifacts import ArtifactStores, sha256_bytes
+from dailyml.db import session_scope
+from dailyml.errors import ConflictError, NotFoundError
+from dailyml.settings import Settings
+from dailyml.tables import AliasEvent, ModelAlias, ModelVersion, utcnow
+from dailyml.training import TrainingResult
+
+CHAMPION = "champion"
+
+# Types beyond skops' own defaults that our candidate pipelines contain (see pipelines.py).
+# A test dumps every candidate and fails if this list no longer covers them.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.tree._tree.Tree",
+)
+
+
+def dump_model(estimator: Any) -> bytes:
+    """A fitted scikit-learn estimator as skops bytes."""
+    return sio.dumps(estimator)
+
+
+def load_model(data: bytes) -> Any:
+    """skops bytes back into an estimator, allowing only skops defaults and ``TRUSTED_TYPES``."""
+    return sio.loads(data, trusted=list(TRUSTED_TYPES))
+
+
+@dataclass(frozen=True)
+class AliasState:
+    """Where an alias points now and where a rollback would take it."""
+
+    current: ModelVersion | None
+    previous: ModelVersion | None
+
+
+class Registry:
+    """Versions and aliases in the database, artifact bytes in the configured store."""
+
+    def __init__(self, engine: Engine, stores: ArtifactStores) -> None:
+        self.engine = engine
+        self.stores = stores
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Settings) -> Registry:
+        return cls(engine, ArtifactStores(engine, settings.artifact_dir, settings.resolved_artifact_store))
+
+    # -- writing -----------------------------------------------------------------------------
+    def register(
+        self,
+        *,
+        dataset: str,
+        kind: str,
+        algorithm: str,
+        payload: bytes,
+        artifact_format: str,
+        params: dict[str, Any],
+        metrics: dict[str, Any],
+        feature_schema: dict[str, Any],
+        data_hash: str,
+    ) -> ModelVersion:
+        """Store ``payload`` and record a new version (numbered per dataset and kind)."""
+        uri = self.stores.put(payload)
+        with session_scope(self.engine) as session:
+            latest = session.exec(
+                select(func.max(ModelVersion.version)).where(
+                    ModelVersion.dataset == dataset, ModelVersion.kind == kind
+                )
+            ).one()
+            mv = ModelVersion(
+                dataset=dataset, kind=kind, version=(latest or 0) + 1, algorithm=algorithm, params=params,
+                metrics=metrics, feature_schema=feature_schema, data_hash=data_hash,
+                artifact_sha256=sha256_bytes(payload), artifact_format=artifact_format, artifact_uri=uri,
+                artifact_size=len(payload),
+            )
+            session.add(mv)
+            session.flush()
+            session.refresh(mv)
+            return mv
+
+    def register_model(self, dataset: str, result: TrainingResult) -> ModelVersion:
+        """Register a trained model (skops)."""
+        return self.register(
+            dataset=dataset, kind="model", algorithm=result.algorithm, payload=dump_model(result.estimator),
+            artifact_format="skops", params=result.params, metrics=result.metrics,
+            feature_schema=result.feature_schema, data_hash=result.data_hash,
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+    def versions(self, dataset: str, kind: str = "model") -> list[ModelVersion]:
+        """Every version of ``dataset``/``kind``, newest first."""
+        with session_scope(self.engine) as session:
+            return list(
+                session.exec(
+                    select(ModelVersion)
+                    .where(ModelVersion.dataset == dataset, ModelVersion.kind == kind)
+                    .order_by(col(ModelVersion.version).desc())
+                )
+            )
+
+    def get(self, dataset: str, version: int, kind: str = "model") -> ModelVersion:
+        with session_scope(self.engine) as session:
+            mv = session.exec(
+                select(ModelVersion).where(
+                    ModelVersion.dataset == dataset, ModelVersion.kind == kind, ModelVersion.version == version
+                )
+            ).first()
+        if mv is None:
+            raise NotFoundError(f"{dataset} has no {kind} version {version}")
+        return mv
+
+    def get_by_id(self, version_id: int) -> ModelVersion:
+        with session_scope(self.engine) as session:
+            mv = session.get(ModelVersion, version_id)
+        if mv is None:
+            raise NotFoundError(f"no registered version with id {version_id}")
+        return mv
+
+    def artifact(self, mv: ModelVersion) -> bytes:
+        """The verified artifact bytes of ``mv`` (ArtifactIntegrityError on a checksum mismatch)."""
+        return self.stores.get_verified(mv.artifact_uri, mv.artifact_sha256)
+
+    def load(self, mv: ModelVersion) -> Any:
+        """The estimator of a ``kind='model'`` version, verified then loaded with trusted types only."""
+        if mv.artifact_format != "skops":
+            raise ConflictError(f"version {mv.version} is a {mv.artifact_format} artifact, not a skops model")
+        return load_model(self.artifact(mv))
+
+    # -- aliases -----------------------------------------------------------------------------
+    def alias_id(self, dataset: str, kind: str = "model", alias: str = CHAMPION) -> int | None:
+        """The version id an alias points at (one cheap query: replicas poll this)."""
+        with session_scope(self.engine) as session:
+            row = session.get(ModelAlias, (dataset, kind, alias))
+            return row.version_id if row else None
+
+    def aliased(self, dataset: str, kind: str = "model", alias: str = CHAMPION) -> ModelVersion | None:
+        version_id = self.alias_id(dataset, kind, alias)
+        return None if version_id is None else self.get_by_id(version_id)
+
+    def alias_state(self, dataset: str, kind: str = "model", alias: str = CHAMPION) -> AliasState:
+        """The alias's current target and its rollback target, replayed from the event log."""
+        stack = self._alias_stack(dataset, kind, alias)
+        current = self.get_by_id(stack[-1]) if stack else None
+        previous = self.get_by_id(stack[-2]) if len(stack) > 1 else None
+        return AliasState(current, previous)
+
+    def _alias_stack(self, dataset: str, kind: str, alias: str) -> list[int]:
+        # Promotions push, rollbacks pop: repeated rollbacks walk back through history.
+        with session_scope(self.engine) as session:
+            events = session.exec(
+                select(AliasEvent)
+                .where(AliasEvent.dataset == dataset, AliasEvent.kind == kind, AliasEvent.alias == alias)
+                .order_by(col(AliasEvent.id))
+            ).all()
+        stack: list[int] = []
+        for event in events:
+            if event.action == "rollback":
+                stack.pop()
+            else:
+                stack.append(event.to_version_id)
+        return stack
+
+    def _point(self, mv: ModelVersion, alias: str, action: str, reason: str) -> ModelVersion:
+        with session_scope(self.engine) as session:
+            row = session.get(ModelAlias, (mv.dataset, mv.kind, alias), with_for_update=True)
+            previous = row.version_id if row else None
+            if row is None:
+                row = ModelAlias(dataset=mv.dataset, kind=mv.kind, alias=alias, version_id=mv.id or 0)
+            row.version_id = mv.id or 0
+            row.updated_at = utcnow()
+            session.add(row)
+            session.add(
+                AliasEvent(dataset=mv.dataset, kind=mv.kind, alias=alias, from_version_id=previous,
+                           to_version_id=mv.id or 0, action=action, reason=reason[:256])
+            )
+        return mv
+
+    def promote(
+        self, dataset: str, version: int, *, kind: str = "model", alias: str = CHAMPION, reason: str = ""
+    ) -> ModelVersion:
+        """Point ``alias`` at ``version``. Promoting the current target is a no-op."""
+        mv = self.get(dataset, version, kind)
+        if self.alias_id(dataset, kind, alias) == mv.id:
+            return mv
+        return self._point(mv, alias, "promote", reason or f"promote version {version}")
+
+    def rollback(self, dataset: str, *, kind: str = "model", alias: str = CHAMPION, reason: str = "") -> ModelVersion:
+        """Point ``alias`` back at the version it had before the current one."""
+        state = self.alias_state(dataset, kind, alias)
+        if state.previous is None:
+            raise ConflictError(f"{dataset} {alias} has no earlier version to roll back to")
+        return self._point(state.previous, alias, "rollback", reason or "rollback")

@@ -1,0 +1,81 @@
+"""Settings read from the environment (prefix ``DAILYML_``), validated once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Tokens that must never protect a deployment; they come from examples and tutorials.
+_WEAK_TOKENS = {"changeme", "change-me", "secret", "admin", "token", "password"}
+
+
+class Settings(BaseSettings):
+    """Everything configurable about dailyml. Every service reads the same variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DAILYML_", env_file=None, extra="ignore")
+
+    home: Path = Field(default=Path(".dailyml"), description="Working folder: SQLite file, artifacts.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default a SQLite file in DAILYML_HOME."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token for admin endpoints; unset means admin endpoints refuse."
+    )
+    artifact_store: Literal["auto", "database", "local"] = Field(
+        default="auto",
+        description="Where model artifacts live. auto: local folder for SQLite, the database otherwise "
+        "(so replicas on different machines share models without a shared disk).",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Reference CSVs with checksums.")
+    train_profile: Literal["full", "fast"] = Field(
+        default="full", description="fast: fewer candidates, folds and trees (tests, first start)."
+    )
+    seed: int = 42
+
+    predictor_url: str = "http://127.0.0.1:8000"
+    generator_url: str = "http://127.0.0.1:8001"
+    scheduler_url: str = "http://127.0.0.1:8002"
+
+    model_poll_seconds: float = Field(default=2.0, gt=0, description="How often replicas look for a new champion.")
+    log_flush_seconds: float = Field(default=0.2, gt=0, description="Prediction log batching interval.")
+    log_batch_size: int = Field(default=500, gt=0)
+    log_queue_max: int = Field(default=100_000, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_weak_token(self) -> Settings:
+        if self.admin_token is not None and self.admin_token.get_secret_value().lower() in _WEAK_TOKENS:
+            raise ValueError("DAILYML_ADMIN_TOKEN is a well-known placeholder; set a real secret")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'dailyml.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_artifact_store(self) -> Literal["database", "local"]:
+        if self.artifact_store != "auto":
+            return self.artifact_store
+        return "local" if self.is_sqlite else "database"
+
+    @property
+    def artifact_dir(self) -> Path:
+        return self.home / "artifacts"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use (never at import)."""
+    return Settings()

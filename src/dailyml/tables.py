@@ -1,0 +1,204 @@
+"""The database schema: feature store, predictions, registry, jobs and scheduler runs.
+
+Generic tables (``samples``, ``predictions`` ...) are SQLModel classes. Each dataset also gets a
+typed feature table (``features_iris``, ``features_wine``) built from its spec, one row per
+sample, so aggregates over features are plain SQL on real columns. Schema changes go through
+the Alembic migrations in ``dailyml/migrations``; a test checks they match this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from dailyml.datasets import SPECS, DatasetSpec
+
+SOURCES = ("reference", "synthetic", "online")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
+
+
+class Sample(SQLModel, table=True):
+    """One row of the feature store: an observation, its label when known, where it came from."""
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        sa.Index("ix_samples_dataset_source_time", "dataset", "source", "event_time"),
+        sa.Index("ix_samples_dataset_hash", "dataset", "content_hash"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    dataset: str = Field(max_length=32)
+    label: str | None = Field(default=None, max_length=32)
+    source: str = Field(max_length=16)  # reference | synthetic | online
+    split: str | None = Field(default=None, max_length=8)  # train | test for reference rows
+    content_hash: str = Field(max_length=64)  # sha256 of the features: dedup and copy checks
+    producer_version_id: int | None = Field(default=None, foreign_key="model_versions.id")
+    event_time: datetime = _ts()
+    created_at: datetime = _ts()
+
+
+class Prediction(SQLModel, table=True):
+    """A model's answer for one sample. The true label is the sample's: no guessing by position."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        sa.Index("ix_predictions_dataset_time", "dataset", "created_at"),
+        sa.Index("ix_predictions_sample", "sample_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    dataset: str = Field(max_length=32)
+    sample_id: uuid.UUID = Field(foreign_key="samples.id")
+    model_version_id: int = Field(foreign_key="model_versions.id")
+    predicted_label: str = Field(max_length=32)
+    score: float | None = None  # regression: the raw (unrounded) prediction
+    probabilities: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = _ts()
+
+
+class ModelVersion(SQLModel, table=True):
+    """A registered artifact: a trained model (``kind='model'``) or a fitted synthesizer."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (sa.UniqueConstraint("dataset", "kind", "version", name="uq_model_versions_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset: str = Field(max_length=32)
+    kind: str = Field(default="model", max_length=16)  # model | synthesizer
+    version: int
+    algorithm: str = Field(max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    feature_schema: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data_hash: str = Field(max_length=64)
+    artifact_sha256: str = Field(max_length=64)
+    artifact_format: str = Field(max_length=16)  # skops | cloudpickle
+    artifact_uri: str = Field(max_length=512)
+    artifact_size: int
+    created_at: datetime = _ts()
+
+
+class ModelAlias(SQLModel, table=True):
+    """A named pointer to a version (``champion``, ``default``). Promote = re-point."""
+
+    __tablename__ = "model_aliases"
+
+    dataset: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=16)
+    alias: str = Field(primary_key=True, max_length=32)
+    version_id: int = Field(foreign_key="model_versions.id")
+    updated_at: datetime = _ts()
+
+
+class AliasEvent(SQLModel, table=True):
+    """Every re-pointing of an alias, so a rollback knows where to go back to."""
+
+    __tablename__ = "alias_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    alias: str = Field(max_length=32)
+    from_version_id: int | None = Field(default=None, foreign_key="model_versions.id")
+    to_version_id: int = Field(foreign_key="model_versions.id")
+    action: str = Field(max_length=16)  # promote | rollback
+    reason: str = Field(default="", max_length=256)
+    created_at: datetime = _ts()
+
+
+class Artifact(SQLModel, table=True):
+    """Artifact bytes kept in the database, addressed by sha256 (the default store for PostgreSQL)."""
+
+    __tablename__ = "artifacts"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    size: int
+    created_at: datetime = _ts()
+
+
+class Job(SQLModel, table=True):
+    """Long work run in the background (fitting a synthesizer, training) with its progress."""
+
+    __tablename__ = "jobs"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=32)
+    dataset: str = Field(max_length=32)
+    status: str = Field(default="queued", max_length=16)  # queued | running | succeeded | failed
+    progress: float = 0.0
+    message: str = Field(default="", max_length=512)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _ts()
+    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class GenerationRequest(SQLModel, table=True):
+    """An idempotent generation: a repeated key returns the stored response and writes nothing."""
+
+    __tablename__ = "generation_requests"
+    __table_args__ = (sa.UniqueConstraint("dataset", "idempotency_key", name="uq_generation_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset: str = Field(max_length=32)
+    idempotency_key: str = Field(max_length=128)
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+
+
+class Run(SQLModel, table=True):
+    """A scheduled run. The unique key makes a run happen once per job, dataset and day."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        sa.UniqueConstraint("job", "dataset", "scheduled_for", name="uq_runs_key"),
+        sa.Index("ix_runs_started", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32)
+    dataset: str = Field(max_length=32)
+    scheduled_for: str = Field(max_length=32)  # the scheduled date (or minute, in fast mode), ISO
+    status: str = Field(default="running", max_length=16)  # running | succeeded | failed
+    attempts: int = 1
+    trigger: str = Field(default="cron", max_length=16)  # cron | manual | catchup
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    started_at: datetime = _ts()
+    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+def _feature_table(spec: DatasetSpec) -> sa.Table:
+    columns: list[sa.Column[Any]] = [
+        sa.Column("sample_id", sa.Uuid(), sa.ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    ]
+    for f in spec.features:
+        col_type: sa.types.TypeEngine[Any] = sa.String(32) if f.is_categorical else sa.Float()
+        columns.append(sa.Column(f.name, col_type, nullable=False))
+    return sa.Table(f"features_{spec.name}", SQLModel.metadata, *columns)
+
+
+FEATURE_TABLES: dict[str, sa.Table] = {name: _feature_table(spec) for name, spec in SPECS.items()}
+
+
+def feature_table(dataset: str) -> sa.Table:
+    """The typed feature table of a dataset."""
+    return FEATURE_TABLES[dataset]
+
+
+metadata = SQLModel.metadata
