@@ -1,0 +1,61 @@
+"""Client of the predictor service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dailyml.clients.base import ServiceClient
+from dailyml.contracts import (
+    ConfusionMatrix,
+    HistoryPage,
+    MetricsSeries,
+    ModelList,
+    ModelVersionOut,
+    PendingResult,
+    SpecOut,
+)
+
+
+class PredictorClient(ServiceClient):
+    def predict(self, dataset: str, features: dict[str, Any]) -> dict[str, Any]:
+        """One prediction; the response of ``POST /{dataset}/predict``."""
+        return self.post(f"/{dataset}/predict", json=features)  # type: ignore[no-any-return]
+
+    def predict_batch(self, dataset: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.post(f"/{dataset}/predict/batch", json={"instances": instances})  # type: ignore[no-any-return]
+
+    def predict_pending(self, dataset: str, limit: int | None = None) -> PendingResult:
+        """Predict stored samples that have none yet (admin)."""
+        return PendingResult(**self.post(f"/{dataset}/predict/pending", limit=limit))
+
+    def history(self, dataset: str, *, limit: int = 50, offset: int = 0, source: str | None = None) -> HistoryPage:
+        return HistoryPage(**self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
+
+    def record_actual(self, dataset: str, prediction_id: str, actual: Any) -> dict[str, Any]:
+        return self.post(f"/{dataset}/predictions/{prediction_id}/actual",  # type: ignore[no-any-return]
+                         json={"actual": actual})
+
+    def confusion_matrix(self, dataset: str, *, model_version: int | None = None,
+                         source: str | None = None) -> ConfusionMatrix:
+        return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version,
+                                          source=source))
+
+    def metrics(self, dataset: str, *, bucket: str = "day", model_version: int | None = None,
+                source: str | None = None) -> MetricsSeries:
+        return MetricsSeries(**self.get(f"/{dataset}/metrics", bucket=bucket, model_version=model_version,
+                                        source=source))
+
+    def spec(self, dataset: str) -> SpecOut:
+        return SpecOut(**self.get(f"/{dataset}/spec"))
+
+    def random_sample(self, dataset: str, source: str = "reference") -> dict[str, Any]:
+        return self.get(f"/{dataset}/samples/random", source=source)  # type: ignore[no-any-return]
+
+    def models(self, dataset: str) -> ModelList:
+        return ModelList(**self.get(f"/{dataset}/models"))
+
+    def promote(self, dataset: str, version: int) -> ModelVersionOut:
+        return ModelVersionOut(**self.post(f"/{dataset}/models/{version}/promote"))
+
+    def rollback(self, dataset: str) -> ModelVersionOut:
+        return ModelVersionOut(**self.post(f"/{dataset}/models/rollback"))

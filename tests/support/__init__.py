@@ -1,0 +1,1 @@
+"""Test helpers: a throwaway PostgreSQL cluster, service processes, free ports."""

@@ -1,0 +1,86 @@
+"""A real PostgreSQL server for the tests: initdb in a temp dir, a free port, torn down after."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from tests.support.net import free_port
+
+
+def postgres_binaries() -> str | None:
+    """The folder holding initdb/pg_ctl, or None when PostgreSQL is not installed."""
+    found = shutil.which("initdb")
+    if found:
+        return str(Path(found).parent)
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return str(candidate)
+    return None
+
+
+@dataclass
+class PostgresServer:
+    bindir: str
+    datadir: Path
+    port: int
+    user: str = "dailyml"
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def admin_conninfo(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres"
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        with psycopg.connect(self.admin_conninfo(), autocommit=True) as conn:
+            tmpl = f" TEMPLATE {template}" if template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{tmpl}')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        subprocess.run([f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop"],
+                       capture_output=True, check=False)
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer:
+    """initdb + start a private cluster (trust auth, loopback only)."""
+    bindir = postgres_binaries()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    root = Path(tempfile.mkdtemp(prefix="dailyml-pg-"))
+    datadir = root / "data"
+    env = dict(os.environ)
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root: use an unprivileged account
+        subprocess.run(["chown", "-R", "nobody", str(root)], check=True)
+        run_as = ["runuser", "-u", "nobody", "--"]
+    subprocess.run([*run_as, f"{bindir}/initdb", "-D", str(datadir), "-U", "dailyml", "-A", "trust",
+                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True, env=env)
+    port = free_port()
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off " \
+           f"-c synchronous_commit=off -c max_connections=200"
+    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(datadir), "-o", opts, "-l", str(root / "log"),
+                    "-w", "start"], check=True, capture_output=True, env=env)
+    server = PostgresServer(bindir, datadir, port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(server.admin_conninfo(), connect_timeout=2):
+                return server
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

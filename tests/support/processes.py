@@ -1,0 +1,64 @@
+"""Services run as real processes (``dailyml serve NAME``), talked to over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.net import free_port, wait_http
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def start_service(
+    name: str,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    ready_path: str | None = "/readyz",
+    timeout: float = 120.0,
+) -> ServiceProcess:
+    """Start ``dailyml serve name`` with ``env`` on a free port and wait until ``ready_path`` is 200."""
+    port = port or free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}-{port}.log"
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dailyml.cli", "serve", name, "--host", "127.0.0.1", "--port", str(port)],
+        env=full_env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+    )
+    service = ServiceProcess(name, port, proc, log_path, env)
+    if ready_path:
+        try:
+            wait_http(service.url + ready_path, timeout=timeout)
+        except TimeoutError:
+            service.stop()
+            raise RuntimeError(f"{name} did not become ready; log:\n{service.log()[-4000:]}") from None
+    return service
