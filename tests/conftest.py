@@ -51,9 +51,15 @@ class Database:
     engine: Engine
 
     def settings(self, **overrides: object) -> Settings:
-        return Settings(home=self.home, database_url=self.url, admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-                        train_profile="fast", model_poll_seconds=0.3, log_flush_seconds=0.05,
-                        **overrides)  # type: ignore[arg-type]
+        return Settings(
+            home=self.home,
+            database_url=self.url,
+            admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+            train_profile="fast",
+            model_poll_seconds=0.3,
+            log_flush_seconds=0.05,
+            **overrides,
+        )  # type: ignore[arg-type]
 
     def env(self) -> dict[str, str]:
         """The environment a service process needs to use this database."""
@@ -71,8 +77,12 @@ class Database:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bootstrapped SQLite home (database + artifacts), built once per session."""
     home = tmp_path_factory.mktemp("sqlite-template")
-    settings = Settings(home=home, database_url=None, admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-                        train_profile="fast")
+    settings = Settings(
+        home=home,
+        database_url=None,
+        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        train_profile="fast",
+    )
     engine = create_db_engine(settings.resolved_database_url)
     bootstrap(settings, engine, progress_factory=_quiet)
     engine.dispose()
@@ -85,8 +95,12 @@ def postgres_template(postgres_server: PostgresServer, tmp_path_factory: pytest.
     name = "dailyml_template"
     url = postgres_server.create_database(name)
     home = tmp_path_factory.mktemp("pg-template-home")
-    settings = Settings(home=home, database_url=url, admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-                        train_profile="fast")
+    settings = Settings(
+        home=home,
+        database_url=url,
+        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        train_profile="fast",
+    )
     engine = create_db_engine(url)
     bootstrap(settings, engine, progress_factory=_quiet)
     engine.dispose()

@@ -31,8 +31,14 @@ def ensure_reference(engine: Engine, spec: DatasetSpec, settings: Settings) -> i
 
 
 def train_and_register(
-    engine: Engine, registry: Registry, spec: DatasetSpec, settings: Settings, *, progress: ProgressFn,
-    profile: str | None = None, sources: tuple[str, ...] = ("reference",),
+    engine: Engine,
+    registry: Registry,
+    spec: DatasetSpec,
+    settings: Settings,
+    *,
+    progress: ProgressFn,
+    profile: str | None = None,
+    sources: tuple[str, ...] = ("reference",),
 ) -> ModelVersion:
     """Train on the feature store and register the result (not promoted)."""
     frame = training_frame(engine, spec, sources)
@@ -58,8 +64,10 @@ def bootstrap(
         champion = registry.aliased(spec.name)
         if champion is None:
             existing = registry.versions(spec.name)
-            trained = existing[0] if existing else train_and_register(
-                engine, registry, spec, settings, progress=progress_factory(spec.name)
+            trained = (
+                existing[0]
+                if existing
+                else train_and_register(engine, registry, spec, settings, progress=progress_factory(spec.name))
             )
             champion = registry.promote(spec.name, trained.version, reason="bootstrap: first model")
         reports.append(BootstrapReport(spec.name, added, trained, champion))

@@ -58,9 +58,15 @@ def _available(entry: ServiceEntry) -> bool:
 @contextmanager
 def _progress() -> Iterator[Callable[[str], Callable[[int, int, str], None]]]:
     with Progress(
-        TextColumn("[bold]{task.fields[dataset]}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("[bold]{task.fields[dataset]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as bar:
+
         def factory(dataset: str) -> Callable[[int, int, str], None]:
             task = bar.add_task("starting", total=None, dataset=f"train {dataset}")
 
@@ -117,17 +123,30 @@ def _report_table(dataset: str, metrics: dict[str, Any]) -> Table:
     from dailyml.datasets import get_spec
 
     spec = get_spec(dataset)
-    keys = ["accuracy", "macro_f1"] if spec.task == "classification" else [
-        "mse", "mae", "exact_accuracy", "within_one_accuracy"]
-    table = Table(title=f"{dataset}: cross-validation ({next(iter(metrics['candidates'].values()))['cv']['scheme']}) "
-                        f"and hold-out ({metrics['data']['test_rows']} rows)")
+    keys = (
+        ["accuracy", "macro_f1"]
+        if spec.task == "classification"
+        else ["mse", "mae", "exact_accuracy", "within_one_accuracy"]
+    )
+    table = Table(
+        title=f"{dataset}: cross-validation ({next(iter(metrics['candidates'].values()))['cv']['scheme']}) "
+        f"and hold-out ({metrics['data']['test_rows']} rows)"
+    )
     table.add_column("model")
     for k in keys:
         table.add_column(f"CV {k}", justify="right")
     for k in keys:
         table.add_column(f"hold-out {k}", justify="right")
     for name, c in metrics["candidates"].items():
-        role = " (chosen)" if name == metrics["chosen"] else " (baseline)" if c["baseline"] else " (lab)" if c["lab"] else ""
+        role = (
+            " (chosen)"
+            if name == metrics["chosen"]
+            else " (baseline)"
+            if c["baseline"]
+            else " (lab)"
+            if c["lab"]
+            else ""
+        )
         table.add_row(
             name + role,
             *[f"{c['cv'][k]:.3f}±{c['cv'][k + '_std']:.3f}" for k in keys],
@@ -155,8 +174,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         mv = train_and_register(engine, registry, spec, settings, progress=factory(spec.name), sources=sources)
     out.print(_report_table(spec.name, mv.metrics))
     d = mv.metrics["data"]
-    out.print(f"rows {d['rows']}, exact duplicates dropped {d['duplicates_dropped']}, train {d['train_rows']}, "
-              f"test {d['test_rows']}; chosen by CV {mv.metrics['primary_metric']}: {mv.algorithm}")
+    out.print(
+        f"rows {d['rows']}, exact duplicates dropped {d['duplicates_dropped']}, train {d['train_rows']}, "
+        f"test {d['test_rows']}; chosen by CV {mv.metrics['primary_metric']}: {mv.algorithm}"
+    )
     out.print(f"registered {spec.name} model version {mv.version} (sha256 {mv.artifact_sha256[:12]})")
     if args.promote or registry.alias_id(spec.name) is None:
         registry.promote(spec.name, mv.version, reason="dailyml train --promote")
@@ -178,8 +199,14 @@ def cmd_models(args: argparse.Namespace) -> int:
             table.add_column(col)
         for mv in registry.versions(args.dataset):
             hold = {k: round(v, 3) for k, v in mv.metrics.get("holdout", {}).items() if isinstance(v, float)}
-            table.add_row(str(mv.version), mv.algorithm, f"{mv.created_at:%Y-%m-%d %H:%M}", json.dumps(hold),
-                          mv.artifact_sha256[:12], "★" if mv.id == champion else "")
+            table.add_row(
+                str(mv.version),
+                mv.algorithm,
+                f"{mv.created_at:%Y-%m-%d %H:%M}",
+                json.dumps(hold),
+                mv.artifact_sha256[:12],
+                "★" if mv.id == champion else "",
+            )
         out.print(table)
         return 0
     if args.action == "promote":
@@ -257,9 +284,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             ok = _wait_healthy(url + (entry.health_path or "/"), proc, args.wait)
             table.add_row(f"{entry.name} ({entry.description})", url, "ok" if ok else "[red]not healthy")
         out.print(table)
-        out.print("Try: curl -s -X POST http://%s:8000/iris/predict -H 'Content-Type: application/json' "
-                  "-d '{\"sepal_length\": 5.1, \"sepal_width\": 3.5, \"petal_length\": 1.4, \"petal_width\": 0.2}'"
-                  % host)
+        out.print(
+            "Try: curl -s -X POST http://%s:8000/iris/predict -H 'Content-Type: application/json' "
+            '-d \'{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}\'' % host
+        )
         out.print("Ctrl-C stops everything.")
         while all(p.poll() is None for _, p in procs):
             time.sleep(1)

@@ -23,8 +23,13 @@ _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 def _field(feature: Feature) -> tuple[Any, Any]:
     extra = {"unit": feature.unit} if feature.unit else None
     if feature.is_categorical:
-        return (Literal[feature.categories], Field(description=feature.description,  # type: ignore[valid-type]
-                                                   json_schema_extra=extra))
+        return (
+            Literal[feature.categories],
+            Field(
+                description=feature.description,  # type: ignore[valid-type]
+                json_schema_extra=extra,
+            ),
+        )
     bounds: dict[str, float] = {}
     if feature.minimum is not None:
         bounds["gt" if feature.exclusive_minimum else "ge"] = feature.minimum

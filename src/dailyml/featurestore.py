@@ -64,16 +64,25 @@ def insert_samples(conn: Connection, spec: DatasetSpec, rows: Sequence[NewSample
         samples_t.insert(),
         [
             {
-                "id": sid, "dataset": spec.name, "label": r.label, "source": source, "split": r.split,
-                "content_hash": row_hash(spec, r.features), "producer_version_id": r.producer_version_id,
-                "event_time": r.event_time or now, "created_at": now,
+                "id": sid,
+                "dataset": spec.name,
+                "label": r.label,
+                "source": source,
+                "split": r.split,
+                "content_hash": row_hash(spec, r.features),
+                "producer_version_id": r.producer_version_id,
+                "event_time": r.event_time or now,
+                "created_at": now,
             }
             for sid, r in zip(ids, rows, strict=True)
         ],
     )
     conn.execute(
         feature_table(spec.name).insert(),
-        [{"sample_id": sid, **{f: r.features[f] for f in spec.feature_names}} for sid, r in zip(ids, rows, strict=True)],
+        [
+            {"sample_id": sid, **{f: r.features[f] for f in spec.feature_names}}
+            for sid, r in zip(ids, rows, strict=True)
+        ],
     )
     return ids
 
@@ -88,8 +97,13 @@ def insert_predictions(conn: Connection, spec: DatasetSpec, predictions: Sequenc
         predictions_t.insert(),
         [
             {
-                "id": pid, "dataset": spec.name, "sample_id": p.sample_id, "model_version_id": p.model_version_id,
-                "predicted_label": p.predicted_label, "score": p.score, "probabilities": p.probabilities,
+                "id": pid,
+                "dataset": spec.name,
+                "sample_id": p.sample_id,
+                "model_version_id": p.model_version_id,
+                "predicted_label": p.predicted_label,
+                "score": p.score,
+                "probabilities": p.probabilities,
                 "created_at": p.created_at or now,
             }
             for pid, p in zip(ids, predictions, strict=True)
@@ -141,8 +155,7 @@ def training_frame(engine: Engine, spec: DatasetSpec, sources: Iterable[str] = (
     query = (
         sa.select(*cols, samples_t.c.label, samples_t.c.split, samples_t.c.source)
         .select_from(samples_t.join(ft, ft.c.sample_id == samples_t.c.id))
-        .where(samples_t.c.dataset == spec.name, samples_t.c.label.is_not(None),
-               samples_t.c.source.in_(list(sources)))
+        .where(samples_t.c.dataset == spec.name, samples_t.c.label.is_not(None), samples_t.c.source.in_(list(sources)))
         .order_by(samples_t.c.created_at, samples_t.c.id)
     )
     with engine.connect() as conn:
@@ -173,17 +186,27 @@ def history(
 ) -> tuple[int, list[dict[str, Any]]]:
     """A page of predictions, newest first, each with its sample's features and true label."""
     ft, cols = _features_select(spec)
-    joined = predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id).join(
-        ft, ft.c.sample_id == samples_t.c.id
-    ).join(versions_t, versions_t.c.id == predictions_t.c.model_version_id)
+    joined = (
+        predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id)
+        .join(ft, ft.c.sample_id == samples_t.c.id)
+        .join(versions_t, versions_t.c.id == predictions_t.c.model_version_id)
+    )
     where = [predictions_t.c.dataset == spec.name]
     if source:
         where.append(samples_t.c.source == source)
     query = (
         sa.select(
-            predictions_t.c.id, predictions_t.c.sample_id, predictions_t.c.predicted_label, predictions_t.c.score,
-            predictions_t.c.probabilities, predictions_t.c.created_at, samples_t.c.label.label("actual"),
-            samples_t.c.source, samples_t.c.event_time, versions_t.c.version.label("model_version"), *cols,
+            predictions_t.c.id,
+            predictions_t.c.sample_id,
+            predictions_t.c.predicted_label,
+            predictions_t.c.score,
+            predictions_t.c.probabilities,
+            predictions_t.c.created_at,
+            samples_t.c.label.label("actual"),
+            samples_t.c.source,
+            samples_t.c.event_time,
+            versions_t.c.version.label("model_version"),
+            *cols,
         )
         .select_from(joined)
         .where(*where)
@@ -191,9 +214,11 @@ def history(
         .limit(limit)
         .offset(offset)
     )
-    count = sa.select(sa.func.count()).select_from(
-        predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id)
-    ).where(*where)
+    count = (
+        sa.select(sa.func.count())
+        .select_from(predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id))
+        .where(*where)
+    )
     with engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
         rows = []
@@ -323,8 +348,7 @@ def reference_stats(engine: Engine, spec: DatasetSpec) -> dict[str, dict[str, An
         if f.is_categorical:
             stats[f.name] = {"mode": str(column.mode().iloc[0])}
         else:
-            stats[f.name] = {"median": float(column.median()), "min": float(column.min()),
-                             "max": float(column.max())}
+            stats[f.name] = {"median": float(column.median()), "min": float(column.min()), "max": float(column.max())}
     return stats
 
 

@@ -52,33 +52,57 @@ def candidates(spec: DatasetSpec, profile: str = "full") -> list[Candidate]:
     fast = profile == "fast"
     if spec.task == "classification":
         return [
-            Candidate("majority_class", lambda s: build_pipeline(spec, DummyClassifier(strategy="most_frequent")),
-                      {"strategy": "most_frequent"}, baseline=True),
-            Candidate("knn_k2", lambda s: build_pipeline(spec, KNeighborsClassifier(n_neighbors=2)),
-                      {"n_neighbors": 2}, lab=True),
-            Candidate("knn_k5", lambda s: build_pipeline(spec, KNeighborsClassifier(n_neighbors=5)),
-                      {"n_neighbors": 5}),
-            Candidate("logistic_regression",
-                      lambda s: build_pipeline(spec, LogisticRegression(C=1.0, max_iter=2000), scale=True),
-                      {"C": 1.0, "scaled": True}),
+            Candidate(
+                "majority_class",
+                lambda s: build_pipeline(spec, DummyClassifier(strategy="most_frequent")),
+                {"strategy": "most_frequent"},
+                baseline=True,
+            ),
+            Candidate(
+                "knn_k2",
+                lambda s: build_pipeline(spec, KNeighborsClassifier(n_neighbors=2)),
+                {"n_neighbors": 2},
+                lab=True,
+            ),
+            Candidate(
+                "knn_k5", lambda s: build_pipeline(spec, KNeighborsClassifier(n_neighbors=5)), {"n_neighbors": 5}
+            ),
+            Candidate(
+                "logistic_regression",
+                lambda s: build_pipeline(spec, LogisticRegression(C=1.0, max_iter=2000), scale=True),
+                {"C": 1.0, "scaled": True},
+            ),
         ]
     rf_trees, et_trees = (30, 60) if fast else (100, 300)
     found = [
-        Candidate("predict_mean", lambda s: build_pipeline(spec, DummyRegressor(strategy="mean")),
-                  {"strategy": "mean"}, baseline=True),
-        Candidate("random_forest",
-                  lambda s: build_pipeline(spec, RandomForestRegressor(n_estimators=rf_trees, random_state=s, n_jobs=-1)),
-                  {"n_estimators": rf_trees}, lab=True),
-        Candidate("extra_trees",
-                  lambda s: build_pipeline(spec, ExtraTreesRegressor(n_estimators=et_trees, max_features=0.4,
-                                                                      random_state=s, n_jobs=-1)),
-                  {"n_estimators": et_trees, "max_features": 0.4}),
+        Candidate(
+            "predict_mean",
+            lambda s: build_pipeline(spec, DummyRegressor(strategy="mean")),
+            {"strategy": "mean"},
+            baseline=True,
+        ),
+        Candidate(
+            "random_forest",
+            lambda s: build_pipeline(spec, RandomForestRegressor(n_estimators=rf_trees, random_state=s, n_jobs=-1)),
+            {"n_estimators": rf_trees},
+            lab=True,
+        ),
+        Candidate(
+            "extra_trees",
+            lambda s: build_pipeline(
+                spec, ExtraTreesRegressor(n_estimators=et_trees, max_features=0.4, random_state=s, n_jobs=-1)
+            ),
+            {"n_estimators": et_trees, "max_features": 0.4},
+        ),
     ]
     if not fast:
         found.append(
-            Candidate("hist_gradient_boosting",
-                      lambda s: build_pipeline(spec, HistGradientBoostingRegressor(learning_rate=0.05, max_iter=400,
-                                                                                   random_state=s)),
-                      {"learning_rate": 0.05, "max_iter": 400})
+            Candidate(
+                "hist_gradient_boosting",
+                lambda s: build_pipeline(
+                    spec, HistGradientBoostingRegressor(learning_rate=0.05, max_iter=400, random_state=s)
+                ),
+                {"learning_rate": 0.05, "max_iter": 400},
+            )
         )
     return found

@@ -81,14 +81,20 @@ class Registry:
         uri = self.stores.put(payload)
         with session_scope(self.engine) as session:
             latest = session.exec(
-                select(func.max(ModelVersion.version)).where(
-                    ModelVersion.dataset == dataset, ModelVersion.kind == kind
-                )
+                select(func.max(ModelVersion.version)).where(ModelVersion.dataset == dataset, ModelVersion.kind == kind)
             ).one()
             mv = ModelVersion(
-                dataset=dataset, kind=kind, version=(latest or 0) + 1, algorithm=algorithm, params=params,
-                metrics=metrics, feature_schema=feature_schema, data_hash=data_hash,
-                artifact_sha256=sha256_bytes(payload), artifact_format=artifact_format, artifact_uri=uri,
+                dataset=dataset,
+                kind=kind,
+                version=(latest or 0) + 1,
+                algorithm=algorithm,
+                params=params,
+                metrics=metrics,
+                feature_schema=feature_schema,
+                data_hash=data_hash,
+                artifact_sha256=sha256_bytes(payload),
+                artifact_format=artifact_format,
+                artifact_uri=uri,
                 artifact_size=len(payload),
             )
             session.add(mv)
@@ -99,9 +105,15 @@ class Registry:
     def register_model(self, dataset: str, result: TrainingResult) -> ModelVersion:
         """Register a trained model (skops)."""
         return self.register(
-            dataset=dataset, kind="model", algorithm=result.algorithm, payload=dump_model(result.estimator),
-            artifact_format="skops", params=result.params, metrics=result.metrics,
-            feature_schema=result.feature_schema, data_hash=result.data_hash,
+            dataset=dataset,
+            kind="model",
+            algorithm=result.algorithm,
+            payload=dump_model(result.estimator),
+            artifact_format="skops",
+            params=result.params,
+            metrics=result.metrics,
+            feature_schema=result.feature_schema,
+            data_hash=result.data_hash,
         )
 
     # -- reading -----------------------------------------------------------------------------
@@ -188,8 +200,15 @@ class Registry:
             row.updated_at = utcnow()
             session.add(row)
             session.add(
-                AliasEvent(dataset=mv.dataset, kind=mv.kind, alias=alias, from_version_id=previous,
-                           to_version_id=mv.id or 0, action=action, reason=reason[:256])
+                AliasEvent(
+                    dataset=mv.dataset,
+                    kind=mv.kind,
+                    alias=alias,
+                    from_version_id=previous,
+                    to_version_id=mv.id or 0,
+                    action=action,
+                    reason=reason[:256],
+                )
             )
         return mv
 

@@ -21,9 +21,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DAILYML_", env_file=None, extra="ignore")
 
     home: Path = Field(default=Path(".dailyml"), description="Working folder: SQLite file, artifacts.")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default a SQLite file in DAILYML_HOME."
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default a SQLite file in DAILYML_HOME.")
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for admin endpoints; unset means admin endpoints refuse."
     )

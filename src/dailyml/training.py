@@ -50,8 +50,14 @@ def feature_schema(spec: DatasetSpec) -> dict[str, Any]:
         "target": spec.target,
         "labels": list(spec.labels),
         "features": [
-            {"name": f.name, "kind": f.kind, "unit": f.unit, "minimum": f.minimum, "maximum": f.maximum,
-             "categories": list(f.categories)}
+            {
+                "name": f.name,
+                "kind": f.kind,
+                "unit": f.unit,
+                "minimum": f.minimum,
+                "maximum": f.maximum,
+                "categories": list(f.categories),
+            }
             for f in spec.features
         ],
     }
@@ -148,8 +154,7 @@ def train(
     with warnings.catch_warnings():
         # Grade 9 wines are too few for 5 folds; stratification still does the best it can.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        cv = {c.name: cross_validate(spec, c, train_rows, seed=seed, profile=profile, progress=step)
-              for c in tried}
+        cv = {c.name: cross_validate(spec, c, train_rows, seed=seed, profile=profile, progress=step) for c in tried}
     eligible = [c for c in tried if not c.baseline]
     sign = 1 if spec.greater_is_better else -1
     chosen = max(eligible, key=lambda c: sign * cv[c.name][spec.primary_metric])
@@ -172,8 +177,13 @@ def train(
         "baseline": next(c.name for c in tried if c.baseline),
         "lab_model": next((c.name for c in tried if c.lab), None),
         "candidates": {
-            c.name: {"params": c.params, "baseline": c.baseline, "lab": c.lab, "cv": cv[c.name],
-                     "holdout": holdout[c.name]}
+            c.name: {
+                "params": c.params,
+                "baseline": c.baseline,
+                "lab": c.lab,
+                "cv": cv[c.name],
+                "holdout": holdout[c.name],
+            }
             for c in tried
         },
         "data": {

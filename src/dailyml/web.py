@@ -39,12 +39,14 @@ def validation_items(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         message = str(err.get("msg", "invalid"))
         if err.get("type") == "value_error":
             message = message.removeprefix("Value error, ")
-        items.append({
-            "field": _field_name(tuple(loc)),
-            "loc": loc,
-            "rule": err.get("type", "invalid"),
-            "message": _RULES.get(str(err.get("type")), message) if err.get("type") in _RULES else message,
-        })
+        items.append(
+            {
+                "field": _field_name(tuple(loc)),
+                "loc": loc,
+                "rule": err.get("type", "invalid"),
+                "message": _RULES.get(str(err.get("type")), message) if err.get("type") in _RULES else message,
+            }
+        )
     return items
 
 

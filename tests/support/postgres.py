@@ -50,8 +50,11 @@ class PostgresServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
-        subprocess.run([f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
@@ -67,13 +70,23 @@ def start_postgres() -> PostgresServer:
     if os.geteuid() == 0:  # postgres refuses to run as root: use an unprivileged account
         subprocess.run(["chown", "-R", "nobody", str(root)], check=True)
         run_as = ["runuser", "-u", "nobody", "--"]
-    subprocess.run([*run_as, f"{bindir}/initdb", "-D", str(datadir), "-U", "dailyml", "-A", "trust",
-                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [*run_as, f"{bindir}/initdb", "-D", str(datadir), "-U", "dailyml", "-A", "trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     port = free_port()
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off " \
-           f"-c synchronous_commit=off -c max_connections=200"
-    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(datadir), "-o", opts, "-l", str(root / "log"),
-                    "-w", "start"], check=True, capture_output=True, env=env)
+    opts = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
+        f"-c synchronous_commit=off -c max_connections=200"
+    )
+    subprocess.run(
+        [*run_as, f"{bindir}/pg_ctl", "-D", str(datadir), "-o", opts, "-l", str(root / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     server = PostgresServer(bindir, datadir, port)
     deadline = time.monotonic() + 30
     while True:

@@ -52,7 +52,9 @@ def start_service(
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dailyml.cli", "serve", name, "--host", "127.0.0.1", "--port", str(port)],
-        env=full_env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+        env=full_env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     service = ServiceProcess(name, port, proc, log_path, env)
     if ready_path:

@@ -33,5 +33,6 @@ def readyz(engine: EngineDep, models: ModelsDep, log: LogDep) -> JSONResponse:
         checks["model_error"] = models.last_error
     checks["prediction_log"] = {"pending": log.pending, "written": log.written, "dropped": log.dropped}
     ready = checks["database"] == "ok" and models.ready
-    return JSONResponse(status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready",
-                                                                     **checks})
+    return JSONResponse(
+        status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready", **checks}
+    )

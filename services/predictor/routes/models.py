@@ -13,9 +13,16 @@ from services.predictor.deps import AdminDep, ModelsDep, RegistryDep
 
 def version_out(mv: ModelVersion, champion_id: int | None) -> ModelVersionOut:
     return ModelVersionOut(
-        version=mv.version, kind=mv.kind, algorithm=mv.algorithm, params=mv.params, metrics=mv.metrics,
-        data_hash=mv.data_hash, artifact_sha256=mv.artifact_sha256, artifact_size=mv.artifact_size,
-        feature_schema=mv.feature_schema, created_at=mv.created_at,
+        version=mv.version,
+        kind=mv.kind,
+        algorithm=mv.algorithm,
+        params=mv.params,
+        metrics=mv.metrics,
+        data_hash=mv.data_hash,
+        artifact_sha256=mv.artifact_sha256,
+        artifact_size=mv.artifact_size,
+        feature_schema=mv.feature_schema,
+        created_at=mv.created_at,
         aliases=[CHAMPION] if mv.id == champion_id else [],
     )
 
@@ -42,13 +49,30 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         models.refresh()
         return version_out(mv, mv.id)
 
-    router.add_api_route("", list_models, methods=["GET"], response_model=ModelList,
-                         summary="Model versions with metrics; which one is champion")
+    router.add_api_route(
+        "",
+        list_models,
+        methods=["GET"],
+        response_model=ModelList,
+        summary="Model versions with metrics; which one is champion",
+    )
     router.add_api_route("/{version}", get_model, methods=["GET"], response_model=ModelVersionOut)
-    router.add_api_route("/{version}/promote", promote, methods=["POST"], response_model=ModelVersionOut,
-                         dependencies=[AdminDep], summary="Make this version the champion")
-    router.add_api_route("/rollback", rollback, methods=["POST"], response_model=ModelVersionOut,
-                         dependencies=[AdminDep], summary="Point champion back at the previous champion")
+    router.add_api_route(
+        "/{version}/promote",
+        promote,
+        methods=["POST"],
+        response_model=ModelVersionOut,
+        dependencies=[AdminDep],
+        summary="Make this version the champion",
+    )
+    router.add_api_route(
+        "/rollback",
+        rollback,
+        methods=["POST"],
+        response_model=ModelVersionOut,
+        dependencies=[AdminDep],
+        summary="Point champion back at the previous champion",
+    )
     return router
 
 

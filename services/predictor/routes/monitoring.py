@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
+from dailyml import featurestore as fs
 from dailyml.contracts import (
     ActualIn,
     ActualOut,
@@ -18,7 +19,6 @@ from dailyml.contracts import (
 )
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.errors import InvalidInputError, NotFoundError
-from dailyml import featurestore as fs
 from services.predictor.deps import AdminDep, EngineDep
 
 Source = Literal["reference", "synthetic", "online"]
@@ -44,8 +44,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         source: Source | None = None,
     ) -> HistoryPage:
         total, rows = fs.history(engine, spec, limit=limit, offset=offset, source=source)
-        return HistoryPage(total=total, limit=limit, offset=offset,
-                           items=[_history_item(spec, r) for r in rows])  # type: ignore[misc]
+        return HistoryPage(total=total, limit=limit, offset=offset, items=[_history_item(spec, r) for r in rows])  # type: ignore[misc]
 
     def record_actual(prediction_id: uuid.UUID, body: ActualIn, engine: EngineDep) -> ActualOut:
         try:
@@ -68,19 +67,32 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         source: Source | None = None,
         limit: int = Query(366, ge=1, le=5000),
     ) -> MetricsSeries:
-        points = fs.metrics_over_time(engine, spec, bucket=bucket, model_version=model_version, source=source,
-                                      limit=limit)
+        points = fs.metrics_over_time(
+            engine, spec, bucket=bucket, model_version=model_version, source=source, limit=limit
+        )
         return MetricsSeries(dataset=spec.name, bucket=bucket, points=points)  # type: ignore[arg-type]
 
     def describe(engine: EngineDep) -> SpecOut:
         stats = fs.reference_stats(engine, spec)
         return SpecOut(
-            name=spec.name, title=spec.title, task=spec.task, target=spec.target,
-            target_description=spec.target_description, labels=[spec.label_to_api(x) for x in spec.labels],
+            name=spec.name,
+            title=spec.title,
+            task=spec.task,
+            target=spec.target,
+            target_description=spec.target_description,
+            labels=[spec.label_to_api(x) for x in spec.labels],
             features=[
-                FeatureOut(name=f.name, description=f.description, unit=f.unit, kind=f.kind, minimum=f.minimum,
-                           maximum=f.maximum, exclusive_minimum=f.exclusive_minimum,
-                           categories=list(f.categories), reference=stats.get(f.name, {}))
+                FeatureOut(
+                    name=f.name,
+                    description=f.description,
+                    unit=f.unit,
+                    kind=f.kind,
+                    minimum=f.minimum,
+                    maximum=f.maximum,
+                    exclusive_minimum=f.exclusive_minimum,
+                    categories=list(f.categories),
+                    reference=stats.get(f.name, {}),
+                )
                 for f in spec.features
             ],
         )
@@ -91,19 +103,45 @@ def router_for(spec: DatasetSpec) -> APIRouter:
             raise NotFoundError(f"the feature store has no {source} {spec.name} samples")
         return row
 
-    router.add_api_route("/history", history, methods=["GET"], response_model=HistoryPage,
-                         summary="Predictions, newest first, with features, predicted and actual")
-    router.add_api_route("/predictions/{prediction_id}/actual", record_actual, methods=["POST"],
-                         response_model=ActualOut, dependencies=[AdminDep],
-                         summary="Record the true label of a prediction's sample")
-    router.add_api_route("/confusion-matrix", confusion_matrix, methods=["GET"], response_model=ConfusionMatrix,
-                         summary="Rows actual, columns predicted; every label of the dataset")
-    router.add_api_route("/metrics", metrics, methods=["GET"], response_model=MetricsSeries,
-                         summary="Accuracy (and MAE for regression) per time bucket")
-    router.add_api_route("/spec", describe, methods=["GET"], response_model=SpecOut,
-                         summary="Features, units, valid ranges and reference statistics")
-    router.add_api_route("/samples/random", random_sample, methods=["GET"],
-                         summary="One random stored sample (features and label)")
+    router.add_api_route(
+        "/history",
+        history,
+        methods=["GET"],
+        response_model=HistoryPage,
+        summary="Predictions, newest first, with features, predicted and actual",
+    )
+    router.add_api_route(
+        "/predictions/{prediction_id}/actual",
+        record_actual,
+        methods=["POST"],
+        response_model=ActualOut,
+        dependencies=[AdminDep],
+        summary="Record the true label of a prediction's sample",
+    )
+    router.add_api_route(
+        "/confusion-matrix",
+        confusion_matrix,
+        methods=["GET"],
+        response_model=ConfusionMatrix,
+        summary="Rows actual, columns predicted; every label of the dataset",
+    )
+    router.add_api_route(
+        "/metrics",
+        metrics,
+        methods=["GET"],
+        response_model=MetricsSeries,
+        summary="Accuracy (and MAE for regression) per time bucket",
+    )
+    router.add_api_route(
+        "/spec",
+        describe,
+        methods=["GET"],
+        response_model=SpecOut,
+        summary="Features, units, valid ranges and reference statistics",
+    )
+    router.add_api_route(
+        "/samples/random", random_sample, methods=["GET"], summary="One random stored sample (features and label)"
+    )
     return router
 
 

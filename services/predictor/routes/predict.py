@@ -3,7 +3,6 @@
 # No `from __future__ import annotations` here: FastAPI must see the body classes built from
 # the specs as real objects, not as strings it cannot resolve.
 
-
 import uuid
 from typing import Any
 
@@ -47,8 +46,14 @@ def _predict_and_log(
             LogEntry(
                 spec.name,
                 NewSample(features=row, id=sample_id),
-                NewPrediction(sample_id=sample_id, model_version_id=model.version_id, predicted_label=answer.label,
-                              score=answer.score, probabilities=answer.probabilities, id=prediction_id),
+                NewPrediction(
+                    sample_id=sample_id,
+                    model_version_id=model.version_id,
+                    predicted_label=answer.label,
+                    score=answer.score,
+                    probabilities=answer.probabilities,
+                    id=prediction_id,
+                ),
             )
         )
         out.append(_respond(spec, model, answer, prediction_id))
@@ -84,20 +89,43 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending])
         with engine.begin() as conn:
             insert_predictions(
-                conn, spec,
-                [NewPrediction(sample_id=p["id"], model_version_id=model.version_id, predicted_label=a.label,
-                               score=a.score, probabilities=a.probabilities)
-                 for p, a in zip(pending, answers, strict=True)],
+                conn,
+                spec,
+                [
+                    NewPrediction(
+                        sample_id=p["id"],
+                        model_version_id=model.version_id,
+                        predicted_label=a.label,
+                        score=a.score,
+                        probabilities=a.probabilities,
+                    )
+                    for p, a in zip(pending, answers, strict=True)
+                ],
             )
         return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version)
 
-    router.add_api_route("/predict", predict, methods=["POST"], response_model=prediction_model(spec.name),
-                         summary=f"Predict {spec.target} for one {spec.name} instance")
-    router.add_api_route("/predict/batch", predict_batch, methods=["POST"],
-                         response_model=batch_response_model(spec.name),
-                         summary=f"Predict up to 10,000 {spec.name} instances, answers in order")
-    router.add_api_route("/predict/pending", predict_pending, methods=["POST"], response_model=PendingResult,
-                         dependencies=[AdminDep], summary="Predict stored samples that have no prediction yet")
+    router.add_api_route(
+        "/predict",
+        predict,
+        methods=["POST"],
+        response_model=prediction_model(spec.name),
+        summary=f"Predict {spec.target} for one {spec.name} instance",
+    )
+    router.add_api_route(
+        "/predict/batch",
+        predict_batch,
+        methods=["POST"],
+        response_model=batch_response_model(spec.name),
+        summary=f"Predict up to 10,000 {spec.name} instances, answers in order",
+    )
+    router.add_api_route(
+        "/predict/pending",
+        predict_pending,
+        methods=["POST"],
+        response_model=PendingResult,
+        dependencies=[AdminDep],
+        summary="Predict stored samples that have no prediction yet",
+    )
     return router
 
 

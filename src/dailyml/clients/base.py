@@ -26,8 +26,14 @@ class ServiceUnavailable(ServiceError):
 class ServiceClient:
     """Base of the per-service clients. One ``httpx.Client`` per instance; safe across threads."""
 
-    def __init__(self, base_url: str, *, admin_token: str | None = None, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        admin_token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)

@@ -32,18 +32,22 @@ class PredictorClient(ServiceClient):
         return HistoryPage(**self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
 
     def record_actual(self, dataset: str, prediction_id: str, actual: Any) -> dict[str, Any]:
-        return self.post(f"/{dataset}/predictions/{prediction_id}/actual",  # type: ignore[no-any-return]
-                         json={"actual": actual})
+        return self.post(
+            f"/{dataset}/predictions/{prediction_id}/actual",  # type: ignore[no-any-return]
+            json={"actual": actual},
+        )
 
-    def confusion_matrix(self, dataset: str, *, model_version: int | None = None,
-                         source: str | None = None) -> ConfusionMatrix:
-        return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version,
-                                          source=source))
+    def confusion_matrix(
+        self, dataset: str, *, model_version: int | None = None, source: str | None = None
+    ) -> ConfusionMatrix:
+        return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version, source=source))
 
-    def metrics(self, dataset: str, *, bucket: str = "day", model_version: int | None = None,
-                source: str | None = None) -> MetricsSeries:
-        return MetricsSeries(**self.get(f"/{dataset}/metrics", bucket=bucket, model_version=model_version,
-                                        source=source))
+    def metrics(
+        self, dataset: str, *, bucket: str = "day", model_version: int | None = None, source: str | None = None
+    ) -> MetricsSeries:
+        return MetricsSeries(
+            **self.get(f"/{dataset}/metrics", bucket=bucket, model_version=model_version, source=source)
+        )
 
     def spec(self, dataset: str) -> SpecOut:
         return SpecOut(**self.get(f"/{dataset}/spec"))

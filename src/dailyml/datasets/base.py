@@ -162,9 +162,7 @@ class DatasetSpec:
             if f.maximum is not None:
                 mask &= num <= f.maximum
         for c in self.constraints:
-            mask &= pd.to_numeric(frame[c.lower], errors="coerce") <= pd.to_numeric(
-                frame[c.upper], errors="coerce"
-            )
+            mask &= pd.to_numeric(frame[c.lower], errors="coerce") <= pd.to_numeric(frame[c.upper], errors="coerce")
         return mask
 
     def load_reference(self, data_dir: Path) -> pd.DataFrame:
