@@ -10,12 +10,13 @@ from fastapi import FastAPI
 
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
+from dailyml.jobs import JobRunner
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
 from services.predictor.model_server import ModelServer
 from services.predictor.prediction_log import PredictionLog
-from services.predictor.routes import health, models, monitoring, predict
+from services.predictor.routes import health, models, monitoring, predict, training
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prediction_log = PredictionLog(engine, cfg.log_flush_seconds, cfg.log_batch_size, cfg.log_queue_max)
         app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
         app.state.models, app.state.prediction_log = model_server, prediction_log
+        app.state.jobs = JobRunner(engine)
         prediction_log.start()
         model_server.start()
         try:
@@ -47,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    for group in (predict.routers, monitoring.routers, models.routers):
+    # Training routes first: "/{d}/models/train" must not be taken for "/{d}/models/{version}".
+    for group in (training.routers, predict.routers, monitoring.routers, models.routers):
         for router in group:
             app.include_router(router)
     return app

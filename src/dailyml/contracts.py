@@ -224,3 +224,20 @@ class PendingResult(BaseModel):
     dataset: str
     predicted: int
     model_version: int | None
+
+
+class JobOut(BaseModel):
+    """A background job (training, fitting a synthesizer) as the APIs report it."""
+
+    id: uuid.UUID
+    kind: str
+    dataset: str
+    status: str
+    progress: float
+    message: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -84,6 +84,12 @@ def deduplicate(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(subset=[*spec.feature_names, "label"], keep="first")
 
 
+def holdout_frame(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """The de-duplicated hold-out rows of ``frame`` in canonical order: what every model is scored on."""
+    test = deduplicate(spec, frame[frame["split"] == "test"])
+    return test.sort_values([*spec.feature_names, "label"], kind="mergesort").reset_index(drop=True)
+
+
 def _cv_scheme(profile: str) -> tuple[int, int]:
     return (3, 1) if profile == "fast" else (5, 3)
 
@@ -139,7 +145,7 @@ def train(
     rows_in = len(data)
     data = deduplicate(spec, data)
     train_rows = data[data["split"] == "train"].reset_index(drop=True)
-    test_rows = data[data["split"] == "test"].reset_index(drop=True)
+    test_rows = holdout_frame(spec, data)
 
     tried = candidates(spec, profile)
     n_splits, n_repeats = _cv_scheme(profile)

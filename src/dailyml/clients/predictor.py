@@ -8,6 +8,7 @@ from dailyml.clients.base import ServiceClient
 from dailyml.contracts import (
     ConfusionMatrix,
     HistoryPage,
+    JobOut,
     MetricsSeries,
     ModelList,
     ModelVersionOut,
@@ -63,3 +64,11 @@ class PredictorClient(ServiceClient):
 
     def rollback(self, dataset: str) -> ModelVersionOut:
         return ModelVersionOut(**self.post(f"/{dataset}/models/rollback"))
+
+    def train(self, dataset: str, *, include_synthetic: bool = True, profile: str | None = None) -> str:
+        """Start training a challenger (admin); returns the job id."""
+        body = {"include_synthetic": include_synthetic, "profile": profile}
+        return str(self.post(f"/{dataset}/models/train", json=body)["job_id"])
+
+    def job(self, job_id: str) -> JobOut:
+        return JobOut(**self.get(f"/jobs/{job_id}"))

@@ -1,0 +1,93 @@
+"""Training challengers in the background, and the jobs that do it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from dailyml.bootstrap import train_and_register
+from dailyml.contracts import JobOut
+from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.evaluation import evaluate
+from dailyml.featurestore import training_frame
+from dailyml.jobs import Progress, get_job, list_jobs
+from dailyml.training import holdout_frame
+from services.predictor.deps import AdminDep, EngineDep, JobsDep, RegistryDep, SettingsDep
+
+router = APIRouter(tags=["jobs"])
+
+
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    include_synthetic: bool = True
+    profile: Literal["fast", "full"] | None = None
+
+
+def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry: Any, settings: Any) -> Any:
+    sources = ("reference", "synthetic") if request.include_synthetic else ("reference",)
+
+    def body(progress: Progress) -> dict[str, Any]:
+        champion = registry.aliased(spec.name)
+        mv = train_and_register(
+            engine,
+            registry,
+            spec,
+            settings,
+            profile=request.profile,
+            sources=sources,
+            progress=lambda done, total, message: progress(done / max(total, 1), message),
+        )
+        result: dict[str, Any] = {
+            "version": mv.version,
+            "algorithm": mv.algorithm,
+            "primary_metric": spec.primary_metric,
+            "greater_is_better": spec.greater_is_better,
+            "challenger": mv.metrics["holdout"],
+            "training_rows": mv.metrics["data"]["train_rows"],
+            "champion": None,
+        }
+        if champion is not None:
+            # Scored now, on exactly the rows the challenger was scored on.
+            test = holdout_frame(spec, training_frame(engine, spec, sources))
+            result["champion"] = {"version": champion.version, "metrics": evaluate(spec, registry.load(champion), test)}
+        return result
+
+    return body
+
+
+def router_for(spec: DatasetSpec) -> APIRouter:
+    r = APIRouter(prefix=f"/{spec.name}/models", tags=[spec.name])
+
+    def start_training(
+        body: TrainRequest, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, jobs: JobsDep
+    ) -> JSONResponse:
+        job = jobs.submit("train", spec.name, body.model_dump(), _train_body(spec, body, engine, registry, settings))
+        return JSONResponse(status_code=202, content={"job_id": str(job.id), "status": job.status})
+
+    r.add_api_route(
+        "/train",
+        start_training,
+        methods=["POST"],
+        status_code=202,
+        dependencies=[AdminDep],
+        summary="Train a challenger in the background (not promoted); returns a job id",
+    )
+    return r
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def job_status(job_id: uuid.UUID, engine: EngineDep) -> JobOut:
+    """Status, progress, result or error of a background job."""
+    return JobOut.model_validate(get_job(engine, job_id), from_attributes=True)
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def jobs_list(engine: EngineDep, dataset: str | None = None, limit: int = Query(50, ge=1, le=500)) -> list[JobOut]:
+    return [JobOut.model_validate(j, from_attributes=True) for j in list_jobs(engine, dataset=dataset, limit=limit)]
+
+
+routers: list[APIRouter] = [router_for(spec) for spec in SPECS.values()] + [router]
