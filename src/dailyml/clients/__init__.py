@@ -4,3 +4,4 @@ from dailyml.clients.base import ServiceClient, ServiceError, ServiceUnavailable
 from dailyml.clients.predictor import PredictorClient
 
 __all__ = ["PredictorClient", "ServiceClient", "ServiceError", "ServiceUnavailable"]
+from dailyml.clients.scheduler import SchedulerClient as SchedulerClient  # noqa: E402

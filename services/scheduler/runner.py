@@ -1,0 +1,161 @@
+"""Runs jobs exactly once per (job, dataset, scheduled date), whoever triggers them.
+
+Cron fires, the catch-up at start, the retry tick and manual triggers (``POST /runs``,
+``dailyml run``) all go through :meth:`Runner.execute`: compute the run key of now, claim it in
+the database, run the job's HTTP calls, record the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from dailyml.clients.predictor import PredictorClient
+from dailyml.errors import ConflictError, InvalidInputError
+from dailyml.tables import Run
+from services.scheduler import runlog
+from services.scheduler.config import SchedulerSettings
+from services.scheduler.jobs import JOB_BODIES, Generator, JobContext, JobFailed, Stopped
+from services.scheduler.periods import Cron
+
+log = logging.getLogger("dailyml.scheduler")
+
+Clock = Callable[[], datetime]
+
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Runner:
+    """The one path from "run job X now" to a recorded run."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: SchedulerSettings,
+        predictor: PredictorClient,
+        generator: Generator,
+        *,
+        clock: Clock = utc_clock,
+    ) -> None:
+        self.engine, self.settings, self.clock = engine, settings, clock
+        self.predictor, self.generator = predictor, generator
+        self.crons = {job: Cron(settings.cron(job), settings.timezone) for job in JOB_BODIES}
+        self.stopping = threading.Event()
+
+    # -- keys ---------------------------------------------------------------------------------
+    def current_period(self, job: str, now: datetime | None = None) -> tuple[datetime, str] | None:
+        """(latest fire time, run key) of ``job`` at ``now``; None if it never fired in a year."""
+        cron = self.crons[job]
+        fire = cron.latest_fire(now or self.clock())
+        return None if fire is None else (fire, cron.run_key(fire))
+
+    def _datasets(self, dataset: str | None) -> list[str]:
+        if dataset is None:
+            return list(self.settings.datasets)
+        if dataset not in self.settings.datasets:
+            raise InvalidInputError(
+                f"dataset: {dataset!r} is not scheduled (DAILYML_SCHEDULER_DATASETS={self.settings.datasets})"
+            )
+        return [dataset]
+
+    # -- triggers -----------------------------------------------------------------------------
+    def run_scheduled(self, job: str) -> list[runlog.Claim]:
+        """What a cron fire does: run the current period of ``job`` for every dataset."""
+        return self.trigger(job, None, trigger="cron")
+
+    def trigger(self, job: str, dataset: str | None, *, trigger: str = "manual") -> list[runlog.Claim]:
+        """Run ``job`` for the current period now, for one dataset or all, one after the other."""
+        period = self.current_period(job)
+        if period is None:
+            raise ConflictError(f"{job} has no fire time in the past year: nothing is due")
+        _, key = period
+        automatic = trigger != "manual"
+        return [self.execute(job, d, key, trigger=trigger, automatic=automatic) for d in self._datasets(dataset)]
+
+    def tick(self) -> list[runlog.Claim]:
+        """Catch up missed runs and retry failed ones, for the current period of every job.
+
+        A period with no run is caught up if its fire time is within the misfire grace; a failed
+        run is retried while it has attempts left; a succeeded run is left alone.
+        """
+        claims: list[runlog.Claim] = []
+        now = self.clock()
+        grace = timedelta(hours=self.settings.misfire_grace_hours)
+        for job in JOB_BODIES:
+            period = self.current_period(job, now)
+            if period is None:
+                continue
+            fire, key = period
+            for dataset in self.settings.datasets:
+                if self.stopping.is_set():
+                    return claims
+                existing = runlog.get_run(self.engine, job, dataset, key)
+                if existing is None and now - fire > grace:
+                    continue  # missed long ago: not caught up (the next fire will run)
+                if existing is not None and existing.status == "succeeded":
+                    continue
+                trigger = "catchup" if existing is None else "retry"
+                claims.append(self.execute(job, dataset, key, trigger=trigger, automatic=True))
+        return claims
+
+    # -- the one path -------------------------------------------------------------------------
+    def execute(self, job: str, dataset: str, key: str, *, trigger: str, automatic: bool) -> runlog.Claim:
+        """Claim (job, dataset, key) and run it if this caller won; record success or the error."""
+        claim = runlog.claim(
+            self.engine,
+            job,
+            dataset,
+            key,
+            trigger=trigger,
+            now=self.clock(),
+            stale_after=timedelta(minutes=self.settings.run_timeout_minutes),
+            max_attempts=self.settings.max_attempts if automatic else None,
+        )
+        if not claim.owned:
+            log.info("%s %s %s: %s, nothing to do", job, dataset, key, claim.outcome)
+            return claim
+        run = claim.run
+        counts: dict[str, Any] = dict(run.counts or {})
+        log.info("%s %s %s: attempt %d (%s)", job, dataset, key, run.attempts, trigger)
+        ctx = JobContext(
+            predictor=self.predictor,
+            generator=self.generator,
+            settings=self.settings,
+            stopping=self.stopping,
+            save=lambda c: runlog.save_counts(self.engine, run, c),
+        )
+        status, error = "succeeded", None
+        try:
+            JOB_BODIES[job](ctx, dataset, key, counts)
+        except (JobFailed, Stopped) as exc:
+            status, error = "failed", str(exc)
+        except Exception as exc:  # a bug or an unexpected answer: record it, never lose the run
+            log.exception("%s %s %s crashed", job, dataset, key)
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+        if error:
+            log.warning("%s %s %s failed (attempt %d): %s", job, dataset, key, run.attempts, error)
+        else:
+            log.info("%s %s %s succeeded: %s", job, dataset, key, counts)
+        runlog.finish(self.engine, run, status=status, counts=counts, error=error, now=self.clock())
+        final = runlog.get_run(self.engine, job, dataset, key)
+        return runlog.Claim(final or run, True, claim.outcome)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def run_out(run: Run) -> dict[str, Any]:
+    """A run row as plain data (timestamps UTC-aware)."""
+    from dailyml.db import as_utc
+
+    data = run.model_dump()
+    data["started_at"] = as_utc(run.started_at)
+    data["finished_at"] = as_utc(run.finished_at)
+    return data

@@ -1,0 +1,88 @@
+"""Client of the scheduler service, and the shapes its API returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from dailyml.clients.base import ServiceClient
+
+JobName = Literal["daily", "retrain"]
+RunStatus = Literal["running", "succeeded", "failed", "skipped"]
+
+
+class RunOut(BaseModel):
+    """One run of a scheduled job for one dataset and scheduled date (or minute, in fast mode)."""
+
+    id: int
+    job: str
+    dataset: str
+    scheduled_for: str
+    status: str
+    attempts: int
+    trigger: str
+    counts: dict[str, Any]
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None = Field(
+        default=None,
+        description="Only in POST /runs answers: started | retried | already_succeeded | in_progress "
+        "| attempts_exhausted (what the trigger did with this run).",
+    )
+
+
+class RunPage(BaseModel):
+    total: int
+    items: list[RunOut]
+
+
+class TriggerRequest(BaseModel):
+    """Body of ``POST /runs``: run a job now, through the same path as its cron."""
+
+    model_config = {"extra": "forbid"}
+
+    job: JobName
+    dataset: str | None = Field(default=None, description="One dataset, or null for every configured one.")
+
+
+class ScheduledJobOut(BaseModel):
+    job: str
+    cron: str
+    timezone: str
+    next_run_time: datetime | None
+    current_period: str | None = Field(description="scheduled_for of the latest fire time: the run key of now.")
+    datasets: list[str]
+
+
+class ScheduleOut(BaseModel):
+    timezone: str
+    fast: bool
+    misfire_grace_hours: float
+    promotion_margin: float
+    retry_interval_seconds: float
+    jobs: list[ScheduledJobOut]
+
+
+class SchedulerClient(ServiceClient):
+    def runs(
+        self,
+        *,
+        job: str | None = None,
+        dataset: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> RunPage:
+        """The run log, newest first, filtered."""
+        return RunPage(**self.get("/runs", job=job, dataset=dataset, status=status, limit=limit, offset=offset))
+
+    def trigger(self, job: str, dataset: str | None = None, *, timeout: float | None = None) -> RunPage:
+        """Run ``job`` now (admin) and wait for it; retraining can take minutes, hence no timeout by default."""
+        body = TriggerRequest(job=job, dataset=dataset).model_dump()  # type: ignore[arg-type]
+        return RunPage(**self.request("POST", "/runs", json=body, timeout=timeout))
+
+    def schedule(self) -> ScheduleOut:
+        return ScheduleOut(**self.get("/schedule"))
