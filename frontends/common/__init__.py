@@ -1,0 +1,1 @@
+"""Code both frontends share: drawings made from measurements, service clients, form helpers."""

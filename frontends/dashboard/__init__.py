@@ -1,0 +1,1 @@
+"""The Streamlit monitoring dashboard (``dailyml serve dashboard``)."""

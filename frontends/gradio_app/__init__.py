@@ -1,0 +1,1 @@
+"""The Gradio app to try the models (``dailyml serve gradio``)."""

@@ -1,0 +1,319 @@
+"""Try the models: one tab per dataset, inputs from the spec, answers from the predictor over HTTP.
+
+``dailyml serve gradio`` (default port 7860). The predictor's URL comes from
+``DAILYML_PREDICTOR_URL``. Every call goes through ``dailyml.clients.PredictorClient``; a service
+that is down or rejects the input shows a short message, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from dailyml.clients import PredictorClient, ServiceError
+from dailyml.contracts import FeatureOut, SpecOut
+from dailyml.datasets import DATASET_NAMES
+from frontends.common.drawing import grade_scale_svg, html_figure, iris_svg, wine_glass_svg
+from frontends.common.forms import (
+    categorical_features,
+    decimals,
+    default_value,
+    field_label,
+    local_spec,
+    numeric_features,
+    range_text,
+    step_for,
+)
+from frontends.common.services import ServiceUrls, error_message, predictor_client
+
+SERVICE = "predictor"
+
+CSS = """
+.dailyml-note p { margin: 0; }
+.dailyml-error { color: #9b1c1c; font-weight: 600; }
+#iris-drawing, #wine-drawing { display: flex; justify-content: center; }
+.dailyml-result h2 { margin: 0.2em 0; }
+.dailyml-visuals { display: flex; gap: 18px; align-items: flex-end; justify-content: center; flex-wrap: wrap; }
+"""
+
+
+def launch_options() -> dict[str, Any]:
+    """Theme and CSS: Gradio 6 takes them in ``launch()``, not in ``Blocks()``."""
+    return {"theme": gr.themes.Soft(primary_hue="violet", secondary_hue="rose"), "css": CSS}
+
+
+@dataclass
+class DatasetForm:
+    """The spec a tab was built from, and its input components in the spec's feature order."""
+
+    spec: SpecOut
+    from_service: bool
+    inputs: list[gr.components.Component] = field(default_factory=list)
+
+    @property
+    def features(self) -> list[FeatureOut]:
+        return list(self.spec.features)
+
+
+def _error(text: str) -> str:
+    return f'<span class="dailyml-error">⚠️ {text}</span>'
+
+
+def _fetch_spec(client: PredictorClient, dataset: str) -> tuple[SpecOut, bool]:
+    try:
+        return client.spec(dataset), True
+    except ServiceError:
+        return local_spec(dataset), False
+
+
+def _input_for(dataset: str, feature: FeatureOut) -> gr.components.Component:
+    if feature.kind == "category":
+        return gr.Radio(
+            choices=list(feature.categories),
+            value=default_value(feature),
+            label=feature.description,
+            elem_id=f"{dataset}-{feature.name}",
+        )
+    step = step_for(feature)
+    return gr.Number(
+        value=default_value(feature),
+        label=field_label(feature),
+        info=range_text(feature),
+        minimum=feature.minimum,
+        maximum=feature.maximum,
+        step=step,
+        precision=None,
+        elem_id=f"{dataset}-{feature.name}",
+    )
+
+
+def _layout_inputs(form: DatasetForm, per_row: int) -> None:
+    """Categorical choices first, then the numbers in rows of ``per_row``."""
+    spec = form.spec
+    by_name: dict[str, gr.components.Component] = {}
+    for feature in categorical_features(spec):
+        by_name[feature.name] = _input_for(spec.name, feature)
+    numbers = numeric_features(spec)
+    for start in range(0, len(numbers), per_row):
+        with gr.Row(equal_height=True):
+            for feature in numbers[start : start + per_row]:
+                by_name[feature.name] = _input_for(spec.name, feature)
+    form.inputs = [by_name[f.name] for f in spec.features]
+
+
+def _collect(form: DatasetForm, values: tuple[Any, ...]) -> tuple[dict[str, Any] | None, str | None]:
+    """The request body from the input values, or a message naming the empty fields."""
+    body: dict[str, Any] = {}
+    missing = []
+    for feature, value in zip(form.features, values, strict=True):
+        if value is None or value == "":
+            missing.append(field_label(feature))
+        else:
+            body[feature.name] = value if feature.kind == "category" else float(value)
+    if missing:
+        return None, "Please fill in " + ", ".join(missing) + "."
+    return body, None
+
+
+def _rounded(feature: FeatureOut, value: Any) -> Any:
+    if feature.kind == "category" or value is None:
+        return value
+    return round(float(value), max(decimals(step_for(feature)), 2))
+
+
+# -- iris -----------------------------------------------------------------------------------------
+def _iris_drawing(values: tuple[Any, ...]) -> str:
+    try:
+        sl, sw, pl, pw = (float(v) for v in values)
+    except (TypeError, ValueError):
+        return ""
+    if min(sl, sw, pl, pw) <= 0:
+        return ""
+    return html_figure(iris_svg(sl, sw, pl, pw))
+
+
+def _iris_result(answer: dict[str, Any]) -> str:
+    variety = answer["variety"]
+    confidence = answer["probabilities"].get(variety, 0.0)
+    return f"## Iris *{variety}*\n{confidence:.0%} sure · model version **v{answer['model_version']}**"
+
+
+# -- wine -----------------------------------------------------------------------------------------
+def _wine_visuals(wine_type: str | None, answer: dict[str, Any] | None) -> str:
+    glass = wine_glass_svg(wine_type) if wine_type else ""
+    scale = grade_scale_svg(int(answer["quality"]), float(answer["score"])) if answer else ""
+    return f'<div class="dailyml-visuals">{glass}{scale}</div>'
+
+
+def _wine_result(answer: dict[str, Any]) -> str:
+    return (
+        f"## Grade {answer['quality']} of 3–9\n"
+        f"raw score **{answer['score']:.2f}** · model version **v{answer['model_version']}**"
+    )
+
+
+def _colour_input(form: DatasetForm) -> gr.components.Component:
+    return next(c for f, c in zip(form.features, form.inputs, strict=True) if f.kind == "category")
+
+
+# -- building the tabs ----------------------------------------------------------------------------
+def _dataset_tab(client: PredictorClient, form: DatasetForm) -> None:
+    spec = form.spec
+    name = spec.name
+    is_iris = spec.task == "classification"
+    with gr.Row():
+        with gr.Column(scale=5):
+            _layout_inputs(form, per_row=2 if is_iris else 3)
+            with gr.Row():
+                random_button = gr.Button("Random real sample", elem_id=f"{name}-random")
+                predict_button = gr.Button("Predict", variant="primary", elem_id=f"{name}-predict")
+            note = gr.Markdown(elem_id=f"{name}-note", elem_classes=["dailyml-note"])
+            if is_iris:  # the flower sits under the measurements it is drawn from
+                drawing = gr.HTML(_iris_drawing(tuple(c.value for c in form.inputs)), elem_id=f"{name}-drawing")
+        with gr.Column(scale=5):
+            result = gr.Markdown("Press **Predict**.", elem_id=f"{name}-result", elem_classes=["dailyml-result"])
+            if is_iris:
+                probabilities = gr.Label(
+                    label="Class probabilities", num_top_classes=len(spec.labels), elem_id=f"{name}-probabilities"
+                )
+            else:
+                drawing = gr.HTML(_wine_visuals(_colour_input(form).value, None), elem_id=f"{name}-drawing")
+
+    # The last random reference sample (its features and true label), to say whether the model
+    # got it right when it is predicted unchanged.
+    reference = gr.State(None)
+
+    def verdict(body: dict[str, Any], answer: dict[str, Any], sample: dict[str, Any] | None) -> str:
+        if not sample or sample["features"] != body:
+            return ""
+        truth, said = sample["label"], answer[spec.target]
+        mark = "✅ the model is right" if str(truth) == str(said) else "❌ the model is wrong"
+        return f"This real sample's true {spec.target} is **{truth}**: {mark}."
+
+    def predict(*values: Any) -> tuple[Any, ...]:
+        *values, sample = values  # type: ignore[assignment]
+        body, problem = _collect(form, tuple(values))
+        if body is None:
+            return (gr.update(), *([gr.update()] if is_iris else []), gr.update(), _error(problem or ""))
+        try:
+            answer = client.predict(name, body)
+        except ServiceError as exc:
+            message = error_message(exc, SERVICE, name)
+            return ("Prediction failed.", *([None] if is_iris else []), gr.update(), _error(message))
+        said = verdict(body, answer, sample)
+        if is_iris:
+            return (_iris_result(answer), answer["probabilities"], _iris_drawing(tuple(values)), said)
+        return (_wine_result(answer), _wine_visuals(body.get("wine_type"), answer), said)
+
+    def random_sample() -> tuple[Any, ...]:
+        try:
+            row = client.random_sample(name, source="reference")
+        except ServiceError as exc:
+            message = _error(error_message(exc, SERVICE, name))
+            return (*[gr.update() for _ in form.inputs], message, gr.update())
+        values = [_rounded(f, row["features"].get(f.name)) for f in form.features]
+        body, _ = _collect(form, tuple(values))
+        return (
+            *values,
+            f"Filled with a real {name} sample from the reference data. Press **Predict** to see what the model says.",
+            {"features": body, "label": row.get(spec.target)},
+        )
+
+    outputs: list[Any] = [result, *([probabilities] if is_iris else []), drawing, note]
+    predict_button.click(predict, inputs=[*form.inputs, reference], outputs=outputs, api_name=f"{name}_predict")
+    random_button.click(
+        random_sample, inputs=[], outputs=[*form.inputs, note, reference], api_name=f"{name}_random_sample"
+    )
+
+    # The picture follows the inputs as they are typed, before any prediction.
+    if is_iris:
+        redraw: Callable[..., Any] = lambda *v: _iris_drawing(v)  # noqa: E731
+        triggers = form.inputs
+    else:
+        colour = _colour_input(form)
+        redraw = lambda v: _wine_visuals(v, None)  # noqa: E731
+        triggers = [colour]
+    gr.on(
+        [c.change for c in triggers],
+        redraw,
+        inputs=triggers,
+        outputs=[drawing],
+        show_progress="hidden",
+        trigger_mode="always_last",
+        api_visibility="private",
+    )
+
+
+def _status_text(client: PredictorClient) -> str:
+    try:
+        parts = []
+        for dataset in DATASET_NAMES:
+            models = client.models(dataset)
+            champion = next((v for v in models.versions if v.version == models.champion), None)
+            parts.append(f"{dataset} **v{models.champion}**" + (f" ({champion.algorithm})" if champion else ""))
+        return "Champion models: " + " · ".join(parts)
+    except ServiceError as exc:
+        return _error(error_message(exc, SERVICE))
+
+
+def build_app(predictor_url: str | None = None, *, client: PredictorClient | None = None) -> gr.Blocks:
+    """The Gradio app; asks the predictor at ``predictor_url`` (default ``DAILYML_PREDICTOR_URL``)."""
+    if client is None:
+        client = predictor_client(predictor_url or ServiceUrls.from_env().predictor)
+    forms = {}
+    for dataset in DATASET_NAMES:
+        spec, from_service = _fetch_spec(client, dataset)
+        forms[dataset] = DatasetForm(spec, from_service)
+
+    with gr.Blocks(title="dailyml · try the models", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "# dailyml · try the models\n"
+            "Enter measurements (or take a real sample) and ask the current champion model. "
+            f"Predictor: `{client.base_url}`"
+        )
+        status = gr.Markdown(elem_id="status", elem_classes=["dailyml-note"])
+        for dataset, form in forms.items():
+            with gr.Tab(form.spec.title, id=dataset, elem_id=f"tab-{dataset}"):
+                _dataset_tab(client, form)
+
+        # Each page load shows whether the predictor answers and which models are champion; a tab
+        # built while the predictor was down gets its reference medians as soon as it answers.
+        late = [form for form in forms.values() if not form.from_service]
+        late_inputs = [c for form in late for c in form.inputs]
+
+        def on_load() -> Any:
+            updates: list[Any] = []
+            for form in late:
+                try:
+                    spec = client.spec(form.spec.name)
+                except ServiceError:
+                    updates += [gr.update() for _ in form.inputs]
+                    continue
+                for feature, component in zip(spec.features, form.inputs, strict=True):
+                    value = default_value(feature)
+                    updates.append(gr.update(value=value) if component.value is None else gr.update())
+            # With a single output Gradio takes a returned tuple as that output's value.
+            return (_status_text(client), *updates) if updates else _status_text(client)
+
+        demo.load(on_load, inputs=[], outputs=[status, *late_inputs], api_visibility="private")
+    return demo
+
+
+def main(host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Serve the app until interrupted."""
+    demo = build_app()
+    demo.queue(default_concurrency_limit=8).launch(
+        server_name=host,
+        server_port=port,
+        ssr_mode=False,
+        show_error=False,
+        quiet=True,
+        **launch_options(),
+    )
+
+
+if __name__ == "__main__":
+    main()
