@@ -1,0 +1,63 @@
+"""Retraining with the champion/challenger gate, against a real predictor process."""
+
+from __future__ import annotations
+
+import time
+
+from dailyml.clients.predictor import PredictorClient
+from services.scheduler import runlog
+from tests.conftest import Database
+from tests.scheduler.conftest import FakeClock, make_runner, predictor_client
+from tests.support.processes import ServiceProcess
+
+IRIS_ROW = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.5}
+
+
+def _served_version(client: PredictorClient, timeout: float = 20.0) -> int:
+    return int(client.predict("iris", IRIS_ROW)["model_version"])
+
+
+def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(
+    db: Database, predictor: ServiceProcess, clock: FakeClock
+) -> None:
+    client = predictor_client(predictor.url)
+    champion = client.models("iris").champion
+    assert champion is not None and _served_version(client) == champion
+
+    # A margin nothing can beat: the challenger is registered but refused, with both scores.
+    strict = make_runner(db, predictor.url, None, clock, datasets=["iris"], promotion_margin=10.0)
+    [claim] = strict.trigger("retrain", "iris")
+    run = claim.run
+    assert (run.status, run.error, run.scheduled_for) == ("succeeded", None, "2026-03-02")
+    counts = run.counts
+    assert counts["decision"] == "refused"
+    assert counts["champion_version"] == champion and counts["challenger_version"] > champion
+    assert counts["primary_metric"] == "accuracy" and counts["margin"] == 10.0
+    assert 0.0 <= counts["challenger_score"] <= 1.0 and 0.0 <= counts["champion_score"] <= 1.0
+    assert "does not beat" in counts["reason"]
+    refused = counts["challenger_version"]
+    assert client.models("iris").champion == champion
+    assert refused in [v.version for v in client.models("iris").versions]
+
+    # Triggering again in the same week does nothing: the week's retraining already happened.
+    [again] = strict.trigger("retrain", "iris")
+    assert (again.owned, again.outcome) == (False, "already_succeeded")
+
+    # Next week, a negative margin (a challenger may be slightly worse) promotes.
+    clock.advance(days=7)
+    lenient = make_runner(db, predictor.url, None, clock, datasets=["iris"], promotion_margin=-10.0)
+    [claim] = lenient.trigger("retrain", "iris")
+    run = claim.run
+    assert (run.status, run.scheduled_for, run.counts["decision"]) == ("succeeded", "2026-03-09", "promoted")
+    promoted = run.counts["challenger_version"]
+    assert promoted > refused and run.counts["champion_version"] == champion
+    assert client.models("iris").champion == promoted
+
+    # The predictor serves the new champion without a restart.
+    deadline = time.monotonic() + 20
+    while _served_version(client) != promoted and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _served_version(client) == promoted
+
+    total, runs = runlog.list_runs(db.engine, job="retrain")
+    assert total == 2 and [r.counts["decision"] for r in runs] == ["promoted", "refused"]
