@@ -103,6 +103,8 @@ class Runner:
                     continue
                 trigger = "catchup" if existing is None else "retry"
                 claims.append(self.execute(job, dataset, key, trigger=trigger, automatic=True))
+        done = [(c.run.job, c.run.dataset, c.run.scheduled_for, c.outcome, c.run.status) for c in claims]
+        log.info("tick done: %s", done or "nothing due")
         return claims
 
     # -- the one path -------------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""The daily loop against real predictor and generator processes, driven by a controllable clock."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from dailyml.tables import GenerationRequest, Prediction, Sample
+from services.scheduler import runlog
+from services.scheduler.runner import Runner
+from tests.conftest import Database
+from tests.scheduler.conftest import FakeClock, make_runner, predictor_client
+from tests.support.net import free_port
+from tests.support.processes import ServiceProcess, start_service
+
+
+def _synthetic(db: Database, dataset: str) -> list[dict[str, object]]:
+    """Synthetic samples with their prediction's time (None when not predicted)."""
+    query = (
+        sa.select(Sample.id, Sample.label, Sample.created_at, Prediction.created_at.label("predicted_at"))  # type: ignore[attr-defined]
+        .select_from(Sample)
+        .outerjoin(Prediction, Prediction.sample_id == Sample.id)  # type: ignore[arg-type]
+        .where(Sample.dataset == dataset, Sample.source == "synthetic")
+    )
+    with db.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _contend(runner: Runner, n: int) -> list[str]:
+    """``n`` simultaneous triggers (manual, cron and catch-up) of the daily job; their outcomes."""
+    barrier, outcomes, lock = threading.Barrier(n), [], threading.Lock()
+
+    def one(i: int) -> None:
+        barrier.wait()
+        claims = runner.trigger("daily", None, trigger="manual" if i % 2 else "cron") if i % 3 else runner.tick()
+        with lock:
+            outcomes.extend(c.outcome for c in claims if c.run.job == "daily")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_daily_loop_catches_up_once_then_runs_exactly_once_per_day(
+    db: Database, predictor: ServiceProcess, generator: ServiceProcess, clock: FakeClock
+) -> None:
+    runner = make_runner(db, predictor.url, generator.url, clock, samples_per_day=3, retrain_cron="0 7 1 1 *")
+    before = {d: len(_synthetic(db, d)) for d in ("iris", "wine")}
+
+    # The scheduler was down at 06:00 and starts at 07:30, within the misfire grace: catch up once.
+    claims = runner.tick()
+    assert [(c.run.dataset, c.outcome, c.run.trigger) for c in claims] == [
+        ("iris", "started", "catchup"),
+        ("wine", "started", "catchup"),
+    ]
+    # Cron, manual and catch-up triggers at once, for a day already done: nothing happens twice.
+    assert set(_contend(runner, 6)) == {"already_succeeded"}
+
+    total, runs = runlog.list_runs(db.engine, job="daily")
+    assert total == 2
+    for run in runs:
+        assert (run.status, run.attempts, run.error, run.scheduled_for) == ("succeeded", 1, None, "2026-03-02")
+        assert run.counts["generated"] == 3 and run.counts["replayed"] is False
+        assert run.counts["predicted"] >= 3 and run.counts["idempotency_key"] == f"daily:{run.dataset}:2026-03-02"
+
+    client = predictor_client(predictor.url)
+    for dataset in ("iris", "wine"):
+        rows = _synthetic(db, dataset)
+        assert len(rows) == before[dataset] + 3
+        # Generated first, then predicted: every new sample has a prediction made after it was stored.
+        assert all(r["predicted_at"] is not None and r["predicted_at"] >= r["created_at"] for r in rows)
+        history = client.history(dataset, source="synthetic", limit=50)
+        assert history.total == len(rows)
+        assert all(item.actual is not None and item.correct is not None for item in history.items)
+        assert client.confusion_matrix(dataset, source="synthetic").total == len(rows)
+
+    # Down from before 06:00 until 19:00 the next day: beyond the 12 h grace, that day is not caught up.
+    clock.advance(days=1, hours=11, minutes=30)
+    assert runner.tick() == []
+
+    # The day after, simultaneous triggers of a fresh day: one run per dataset.
+    clock.advance(hours=11, seconds=1)
+    outcomes = _contend(runner, 4)
+    assert sorted(outcomes).count("started") == 2
+    assert set(outcomes) <= {"started", "in_progress", "already_succeeded"}
+    total, runs = runlog.list_runs(db.engine, job="daily", status="succeeded")
+    assert total == 4 and {r.scheduled_for for r in runs} == {"2026-03-02", "2026-03-04"}
+    with db.engine.connect() as conn:
+        keys = conn.execute(sa.select(GenerationRequest.idempotency_key)).scalars().all()
+    assert sorted(k for k in keys if k.startswith("daily:")) == [
+        "daily:iris:2026-03-02",
+        "daily:iris:2026-03-04",
+        "daily:wine:2026-03-02",
+        "daily:wine:2026-03-04",
+    ]
+    assert {d: len(_synthetic(db, d)) for d in ("iris", "wine")} == {d: n + 6 for d, n in before.items()}
+
+
+def test_a_run_failed_by_a_generator_outage_is_retried_at_the_next_tick(
+    db: Database, predictor: ServiceProcess, clock: FakeClock, tmp_path: Path
+) -> None:
+    port = free_port()
+    runner = make_runner(
+        db, predictor.url, f"http://127.0.0.1:{port}", clock, datasets=["iris"], retrain_cron="0 7 1 1 *"
+    )
+    before = len(_synthetic(db, "iris"))
+    [claim] = runner.run_scheduled("daily")
+    run = claim.run
+    assert (run.status, run.attempts, run.trigger) == ("failed", 1, "cron")
+    assert run.error is not None and "generate iris" in run.error and "after 3 tries" in run.error
+    assert len(_synthetic(db, "iris")) == before
+
+    generator = start_service("generator", db.env(), tmp_path / "logs", port=port, timeout=180)
+    try:
+        clock.advance(minutes=5)
+        [claim] = runner.tick()
+        run = claim.run
+        assert (claim.outcome, run.status, run.attempts, run.trigger) == ("retried", "succeeded", 2, "retry")
+        assert run.error is None and run.counts["generated"] == 1 and run.counts["predicted"] >= 1
+        assert len(_synthetic(db, "iris")) == before + 1
+        assert runner.tick() == []  # nothing left to do today
+    finally:
+        generator.stop()

@@ -1,0 +1,179 @@
+"""The scheduler as real processes: two of them by mistake, a generator outage, a restart,
+the run log API and ``dailyml run``, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from dailyml.clients.scheduler import SchedulerClient
+from dailyml.tables import GenerationRequest, Sample
+from tests.conftest import ADMIN_TOKEN, Database
+from tests.support.net import free_port, wait_http
+from tests.support.processes import ServiceProcess, start_service
+
+SAMPLES_PER_DAY = 2
+
+
+def _env(db: Database, predictor_url: str, generator_url: str) -> dict[str, str]:
+    return {
+        **db.env(),
+        "DAILYML_PREDICTOR_URL": predictor_url,
+        "DAILYML_GENERATOR_URL": generator_url,
+        # Midnight with a 25 h grace: today's run is always due at start-up (a catch-up).
+        "DAILYML_SCHEDULER_DAILY_CRON": "0 0 * * *",
+        "DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS": "25",
+        # Once a year on 1 January, so retraining stays out of these tests (on 1-2 January it
+        # runs too; the assertions look at the daily job only).
+        "DAILYML_SCHEDULER_RETRAIN_CRON": "0 0 1 1 *",
+        "DAILYML_SCHEDULER_RETRY_INTERVAL_SECONDS": "1",
+        "DAILYML_SCHEDULER_MAX_ATTEMPTS": "1000",
+        "DAILYML_SCHEDULER_HTTP_ATTEMPTS": "2",
+        "DAILYML_SCHEDULER_BACKOFF_SECONDS": "0.2",
+        "DAILYML_SCHEDULER_SAMPLES_PER_DAY": str(SAMPLES_PER_DAY),
+    }
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def _synthetic_count(db: Database) -> dict[str, int]:
+    query = sa.select(Sample.dataset, sa.func.count()).where(Sample.source == "synthetic").group_by(Sample.dataset)
+    with db.engine.connect() as conn:
+        return {"iris": 0, "wine": 0, **{d: int(n) for d, n in conn.execute(query)}}
+
+
+def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_once(
+    db: Database, predictor: ServiceProcess, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    generator_port = free_port()
+    env = _env(db, predictor.url, f"http://127.0.0.1:{generator_port}")
+    before = _synthetic_count(db)
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+
+    # Two schedulers started by mistake, at once, while the generator is down.
+    schedulers = [start_service("scheduler", env, logs, ready_path=None) for _ in range(2)]
+    generator: ServiceProcess | None = None
+    try:
+        for s in schedulers:
+            wait_http(s.url + "/readyz", timeout=60)
+        a, b = (SchedulerClient(s.url, admin_token=ADMIN_TOKEN) for s in schedulers)
+
+        _wait_for(lambda: a.runs(job="daily", status="failed").total == 2, 30, "the outage to fail both runs")
+        failed = a.runs(job="daily").items
+        assert all("generate" in (r.error or "") and "cannot reach" in (r.error or "") for r in failed)
+        assert _synthetic_count(db) == before
+
+        # The generator comes back: the next ticks retry and the day's runs succeed, once.
+        generator = start_service("generator", db.env(), logs, port=generator_port, timeout=180)
+        _wait_for(lambda: b.runs(job="daily", status="succeeded").total == 2, 60, "the retries to succeed")
+        page = a.runs(job="daily")
+        assert page.total == 2
+        for run in page.items:
+            assert (run.scheduled_for, run.status, run.error, run.trigger) == (today, "succeeded", None, "retry")
+            assert run.attempts >= 2 and run.counts["generated"] == SAMPLES_PER_DAY
+        assert _synthetic_count(db) == {d: n + SAMPLES_PER_DAY for d, n in before.items()}
+
+        # Manual triggers on both schedulers at once do nothing more.
+        outcomes: list[str] = []
+
+        def trigger(client: SchedulerClient) -> None:
+            outcomes.extend(r.outcome or "" for r in client.trigger("daily").items)
+
+        threads = [threading.Thread(target=trigger, args=(c,)) for c in (a, b, a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert outcomes == ["already_succeeded"] * 8
+
+        # `dailyml run` goes through the same path.
+        cli = subprocess.run(
+            [sys.executable, "-m", "dailyml.cli", "run", "daily", "--dataset", "iris"],
+            env={**os.environ, **env, "DAILYML_SCHEDULER_URL": schedulers[0].url, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert "already_succeeded" in cli.stdout and "iris" in cli.stdout
+
+        # Restarted: the day is done, nothing is caught up twice.
+        for s in schedulers:
+            s.stop()
+        restarted = start_service("scheduler", env, logs)
+        schedulers.append(restarted)
+        _wait_for(lambda: "tick done" in restarted.log(), 30, "the start-up tick")
+        again = SchedulerClient(restarted.url, admin_token=ADMIN_TOKEN).runs(job="daily")
+        assert [(r.id, r.attempts, r.status) for r in again.items] == [(r.id, r.attempts, r.status) for r in page.items]
+        assert _synthetic_count(db) == {d: n + SAMPLES_PER_DAY for d, n in before.items()}
+        with db.engine.connect() as conn:
+            keys = conn.execute(sa.select(GenerationRequest.idempotency_key)).scalars().all()
+        assert sorted(k for k in keys if k.startswith("daily:")) == [f"daily:iris:{today}", f"daily:wine:{today}"]
+    finally:
+        for s in schedulers:
+            s.stop()
+        if generator is not None:
+            generator.stop()
+
+
+def test_run_log_api_validates_and_describes_the_schedule(db: Database, tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there: the jobs fail, the API must still answer
+    env = {
+        **_env(db, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}"),
+        "DAILYML_SCHEDULER_RETRY_INTERVAL_SECONDS": "3600",
+        "DAILYML_SCHEDULER_HTTP_ATTEMPTS": "1",
+    }
+    scheduler = start_service("scheduler", env, tmp_path / "logs")
+    try:
+        url = scheduler.url
+        assert httpx.get(url + "/healthz").json() == {"status": "ok"}
+        ready = httpx.get(url + "/readyz").json()
+        assert ready["database"] == "ok" and ready["scheduler"] == "running"
+
+        schedule = SchedulerClient(url).schedule()
+        jobs = {j.job: j for j in schedule.jobs}
+        assert jobs["daily"].cron == "0 0 * * *" and jobs["retrain"].cron == "0 0 1 1 *"
+        assert jobs["daily"].timezone == "UTC" and jobs["daily"].next_run_time is not None
+        assert jobs["daily"].next_run_time > datetime.now(UTC)
+        assert jobs["daily"].current_period == datetime.now(UTC).strftime("%Y-%m-%d")
+
+        _wait_for(lambda: "tick done" in scheduler.log(), 30, "the start-up tick")
+        failed = SchedulerClient(url).runs(job="daily", dataset="wine")
+        assert failed.total == 1 and failed.items[0].status == "failed" and failed.items[0].error
+
+        bad = httpx.get(url + "/runs", params={"status": "done"})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "status"
+        bad = httpx.get(url + "/runs", params={"dataset": "titanic"})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "dataset"
+        bad = httpx.get(url + "/runs", params={"limit": 501})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "limit"
+
+        assert httpx.post(url + "/runs", json={"job": "daily"}).status_code == 401
+        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        bad = httpx.post(url + "/runs", json={"job": "weekly"}, headers=auth)
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "job"
+        bad = httpx.post(url + "/runs", json={"job": "daily", "dataset": "titanic"}, headers=auth)
+        assert bad.status_code == 422 and "dataset" in bad.json()["message"]
+
+        # A manual trigger retries the failed run (attempts counted) and reports the failure.
+        answer = SchedulerClient(url, admin_token=ADMIN_TOKEN).trigger("daily", "wine")
+        [run] = answer.items
+        assert (run.outcome, run.status, run.attempts, run.trigger) == ("retried", "failed", 2, "manual")
+    finally:
+        scheduler.stop()
