@@ -37,6 +37,7 @@ class PredictionLog:
         self._queue: queue.Queue[LogEntry] = queue.Queue(maxsize=max_queue)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._flush_lock = threading.Lock()  # a flush returns only when nothing is in flight
         self.written = 0
         self.dropped = 0
         self.failed_batches = 0
@@ -68,9 +69,10 @@ class PredictionLog:
     def flush(self) -> int:
         """Write everything queued now; returns how many entries were written."""
         total = 0
-        while batch := self._drain():
-            self._write(batch)
-            total += len(batch)
+        with self._flush_lock:
+            while batch := self._drain():
+                self._write(batch)
+                total += len(batch)
         return total
 
     def _write(self, batch: list[LogEntry]) -> None:

@@ -18,6 +18,7 @@ from dailyml.contracts import (
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, pending_samples
 from dailyml.inference import Answer, LoadedModel, predict_rows
+from dailyml.tables import utcnow
 from services.predictor.deps import AdminDep, EngineDep, LogDep, ModelsDep
 from services.predictor.prediction_log import LogEntry, PredictionLog
 
@@ -39,13 +40,15 @@ def _predict_and_log(
     spec: DatasetSpec, model: LoadedModel, rows: list[dict[str, Any]], log: PredictionLog
 ) -> list[dict[str, Any]]:
     answers = predict_rows(spec, model, rows)
+    # Stamped now, not when the log is written: history order is the order of the requests.
+    now = utcnow()
     entries, out = [], []
     for row, answer in zip(rows, answers, strict=True):
         sample_id, prediction_id = uuid.uuid4(), uuid.uuid4()
         entries.append(
             LogEntry(
                 spec.name,
-                NewSample(features=row, id=sample_id),
+                NewSample(features=row, id=sample_id, event_time=now),
                 NewPrediction(
                     sample_id=sample_id,
                     model_version_id=model.version_id,
@@ -53,6 +56,7 @@ def _predict_and_log(
                     score=answer.score,
                     probabilities=answer.probabilities,
                     id=prediction_id,
+                    created_at=now,
                 ),
             )
         )
