@@ -1,0 +1,332 @@
+"""The monitoring dashboard (Streamlit script; ``dailyml serve dashboard`` runs it).
+
+Per dataset: the latest synthetic sample predicted vs actual, recent predictions (paged),
+the confusion matrix, accuracy / MAE over time, synthetic vs reference distributions and the
+synthesizer's fidelity, model versions and scheduler runs. Everything comes from the services'
+HTTP APIs as aggregates or single pages; the body refreshes itself every few seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dailyml.datasets import DATASET_NAMES, get_spec
+from frontends.common.drawing import grade_scale_svg, iris_svg, wine_glass_svg
+from frontends.common.services import ServiceUrls
+from frontends.dashboard import charts, data
+
+PAGE_SIZE = 20
+BUCKETS = ("minute", "hour", "day", "week")
+REFRESH_CHOICES = {"every 5 s": 5, "every 10 s": 10, "every 30 s": 30, "off": None}
+
+st.set_page_config(page_title="dailyml · monitoring", page_icon=":material/monitoring:", layout="wide")
+
+
+def _urls() -> ServiceUrls:
+    return ServiceUrls.from_env()
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value
+
+
+def _unavailable(what: str, fetched: data.Fetched) -> None:
+    st.warning(f"{what} not available: {fetched.error}", icon=":material/warning:")
+
+
+# -- sections -------------------------------------------------------------------------------------
+def headline(urls: ServiceUrls, dataset: str) -> None:
+    page = data.history(urls.predictor, dataset, 1, 0)
+    cm = data.confusion_matrix(urls.predictor, dataset)
+    mv = data.models(urls.predictor, dataset)
+    cols = st.columns(4)
+    cols[0].metric("Predictions logged", f"{page.value['total']:,}" if page.ok else "–")
+    if cm.ok:
+        total = cm.value["total"]
+        correct = sum(cm.value["matrix"][i][i] for i in range(len(cm.value["labels"])))
+        cols[1].metric("With a known true label", f"{total:,}")
+        cols[2].metric("Exact accuracy (all time)", f"{correct / total:.1%}" if total else "–")
+    else:
+        cols[1].metric("With a known true label", "–")
+        cols[2].metric("Exact accuracy (all time)", "–")
+    cols[3].metric("Champion model", f"v{mv.value['champion']}" if mv.ok and mv.value["champion"] else "–")
+    if not page.ok:
+        st.error(page.error, icon=":material/error:")
+
+
+def _drawing(dataset: str, features: dict[str, Any], predicted: Any = None, actual: Any = None, score: Any = None):
+    if dataset == "iris":
+        return [iris_svg(*(float(features[k]) for k in ("sepal_length", "sepal_width", "petal_length", "petal_width")))]
+    pictures = [wine_glass_svg(str(features.get("wine_type", "")))]
+    if predicted is not None:
+        pictures.append(grade_scale_svg(int(predicted), score, None if actual is None else int(actual)))
+    return pictures
+
+
+def latest_synthetic(urls: ServiceUrls, dataset: str) -> None:
+    st.subheader("Latest synthetic sample")
+    page = data.history(urls.predictor, dataset, 1, 0, "synthetic")
+    if not page.ok:
+        _unavailable("History", page)
+        return
+    if not page.value["items"]:
+        st.info(
+            "No synthetic sample has been predicted yet. The generator makes them and the daily loop "
+            "(scheduler) predicts them.",
+            icon=":material/info:",
+        )
+        return
+    item = page.value["items"][0]
+    spec = get_spec(dataset)
+    pictures = _drawing(dataset, item["features"], item["predicted"], item["actual"], item.get("score"))
+    left, right = st.columns([1, 1])
+    with left:
+        st.image(pictures[0], width="stretch")
+    with right:
+        if item["actual"] is None:
+            st.badge("true label not known yet", icon=":material/hourglass_empty:", color="gray")
+        elif item["correct"]:
+            st.badge("correct", icon=":material/check_circle:", color="green")
+        else:
+            st.badge("wrong", icon=":material/cancel:", color="red")
+        actual = "–" if item["actual"] is None else item["actual"]
+        st.markdown(
+            f"| | {spec.target} |\n|---|---|\n| **predicted** | **{item['predicted']}** |\n| **actual** | {actual} |"
+        )
+        if item.get("probabilities"):
+            probs = item["probabilities"]
+            st.caption(" · ".join(f"{k} {v:.0%}" for k, v in sorted(probs.items(), key=lambda kv: -kv[1])))
+        st.caption(f"model v{item['model_version']} · predicted {_when(item['created_at'])}")
+    for svg in pictures[1:]:  # the grade scale needs the whole width to be readable
+        st.image(svg, width="stretch")
+
+
+def confusion(urls: ServiceUrls, dataset: str) -> None:
+    st.subheader("Confusion matrix")
+    cm = data.confusion_matrix(urls.predictor, dataset)
+    if not cm.ok:
+        _unavailable("Confusion matrix", cm)
+        return
+    if cm.value["total"] == 0:
+        st.info(
+            "No predictions with a known true label yet: the matrix fills in as true labels arrive.",
+            icon=":material/info:",
+        )
+        return
+    st.altair_chart(charts.confusion_heatmap(cm.value), width="stretch")
+    st.caption(f"{cm.value['total']:,} labelled predictions · rows: actual, columns: predicted")
+
+
+def _metrics_series(urls: ServiceUrls, dataset: str, choice: str) -> tuple[str, data.Fetched]:
+    """The metrics per ``choice`` bucket; ``auto`` takes the coarsest bucket that still draws a
+    line (three points or more), so a fresh install shows minutes and a year-old one days."""
+    if choice != "auto":
+        return choice, data.metrics(urls.predictor, dataset, choice)
+    for bucket in ("week", "day", "hour"):
+        series = data.metrics(urls.predictor, dataset, bucket)
+        if not series.ok or len(series.value["points"]) >= 3:
+            return bucket, series
+    return "minute", data.metrics(urls.predictor, dataset, "minute")
+
+
+def performance(urls: ServiceUrls, dataset: str) -> None:
+    spec = get_spec(dataset)
+    title = "Accuracy over time" if spec.task == "classification" else "MAE and exact-grade accuracy over time"
+    st.subheader(title)
+    choice = st.segmented_control(
+        "Bucket", ["auto", *BUCKETS], default="auto", key=f"bucket-{dataset}", label_visibility="collapsed"
+    )
+    bucket, series = _metrics_series(urls, dataset, choice or "auto")
+    if not series.ok:
+        _unavailable("Metrics", series)
+        return
+    points = series.value["points"]
+    if not points:
+        st.info("No labelled predictions yet, so no metrics to plot.", icon=":material/info:")
+        return
+    st.altair_chart(charts.metrics_chart(points, spec.task), width="stretch")
+    st.caption(f"{len(points)} {bucket} buckets · {sum(p['n'] for p in points):,} labelled predictions")
+
+
+def recent(urls: ServiceUrls, dataset: str) -> None:
+    st.subheader("Recent predictions")
+    first = data.history(urls.predictor, dataset, 1, 0)
+    if not first.ok:
+        _unavailable("History", first)
+        return
+    total = first.value["total"]
+    if total == 0:
+        st.info("No predictions yet. Try the Gradio app, or let the daily loop run.", icon=":material/info:")
+        return
+    pages = max(1, -(-total // PAGE_SIZE))
+    page_no = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, key=f"page-{dataset}")
+    offset = (int(page_no) - 1) * PAGE_SIZE
+    page = data.history(urls.predictor, dataset, PAGE_SIZE, offset)
+    if not page.ok:
+        _unavailable("History", page)
+        return
+    spec = get_spec(dataset)
+    rows = []
+    for item in page.value["items"]:
+        row: dict[str, Any] = {"time": _when(item["created_at"])}
+        row.update({f: item["features"].get(f) for f in spec.feature_names})
+        row["predicted"] = str(item["predicted"])
+        if spec.task == "regression" and item.get("score") is not None:
+            row["score"] = round(item["score"], 2)
+        row["actual"] = "" if item["actual"] is None else str(item["actual"])
+        row["correct"] = {True: "✓", False: "✗", None: ""}[item["correct"]]
+        row["model"] = f"v{item['model_version']}"
+        row["source"] = item["source"]
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    last = offset + len(rows)
+    st.caption(f"rows {offset + 1:,}–{last:,} of {total:,}, newest first")
+
+
+def _numeric_leaves(value: Any, prefix: str = "") -> dict[str, float]:
+    """Flatten a metrics report to ``{"a.b": number}`` for a compact table."""
+    out: dict[str, float] = {}
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            out.update(_numeric_leaves(inner, f"{prefix}{key}."))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        out[prefix.rstrip(".")] = float(value)
+    return out
+
+
+def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
+    st.subheader("Synthetic vs reference data")
+    synths = data.synthesizers(urls.generator, dataset)
+    dists = data.distributions(urls.generator, dataset)
+    if not synths.ok and not dists.ok:
+        st.info(f"Generator not available: {dists.error}", icon=":material/info:")
+        return
+    left, right = st.columns([2, 1])
+    with left:
+        if dists.ok:
+            features = dict(dists.value.get("features", {}))
+            if dists.value.get("label"):
+                features[get_spec(dataset).target] = {"kind": "category", **dists.value["label"]}
+            names = list(features)
+            if names:
+                spec = get_spec(dataset)
+                titles = {f.name: f.description + (f" ({f.unit})" if f.unit else "") for f in spec.features}
+                name = st.selectbox(
+                    "Feature", names, key=f"dist-{dataset}", format_func=lambda n: titles.get(n, n.replace("_", " "))
+                )
+                st.altair_chart(charts.distribution_chart(features[name], titles.get(name, name)), width="stretch")
+        else:
+            _unavailable("Distributions", dists)
+    with right:
+        if synths.ok:
+            default = synths.value.get("default")
+            current = next((v for v in synths.value.get("versions", []) if v.get("version") == default), None)
+            if current is None:
+                st.info("No default synthesizer yet.", icon=":material/info:")
+            else:
+                st.markdown(f"**Synthesizer v{default}** · {current.get('algorithm', '')}")
+                leaves = _numeric_leaves(current.get("metrics", {}))
+                if leaves:
+                    table = pd.DataFrame({"fidelity measure": list(leaves), "value": list(leaves.values())})
+                    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(leaves) + 38, 360))
+        else:
+            _unavailable("Synthesizers", synths)
+
+
+def model_versions(urls: ServiceUrls, dataset: str) -> None:
+    st.subheader("Model versions")
+    mv = data.models(urls.predictor, dataset)
+    if not mv.ok:
+        _unavailable("Models", mv)
+        return
+    rows = []
+    for v in sorted(mv.value["versions"], key=lambda v: -v["version"]):
+        holdout = v.get("metrics", {}).get("holdout", {})
+        row: dict[str, Any] = {
+            "version": f"v{v['version']}",
+            "champion": "★" if v["version"] == mv.value["champion"] else "",
+            "algorithm": v["algorithm"],
+            "created": _when(v["created_at"]),
+        }
+        row.update({f"hold-out {k}": round(x, 4) for k, x in holdout.items() if isinstance(x, int | float)})
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def scheduler_runs(urls: ServiceUrls, dataset: str) -> None:
+    st.subheader("Scheduler runs")
+    page = data.runs(urls.scheduler, dataset)
+    if not page.ok:
+        st.info(f"Scheduler not available: {page.error}", icon=":material/info:")
+        return
+    if not page.value["items"]:
+        st.info("No scheduler runs yet.", icon=":material/info:")
+        return
+    status_icon = {"succeeded": "✓", "failed": "✗", "running": "…", "skipped": "–"}
+    rows = [
+        {
+            "job": r["job"],
+            "scheduled for": r["scheduled_for"],
+            "status": f"{status_icon.get(r['status'], '')} {r['status']}",
+            "attempts": r["attempts"],
+            "trigger": r["trigger"],
+            "counts": ", ".join(f"{k} {v}" for k, v in (r.get("counts") or {}).items()),
+            "started": _when(r["started_at"]),
+            "finished": _when(r.get("finished_at")),
+            "error": r.get("error") or "",
+        }
+        for r in page.value["items"]
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(f"latest {len(rows)} of {page.value['total']:,} runs")
+
+
+def body(urls: ServiceUrls, dataset: str) -> None:
+    headline(urls, dataset)
+    top_left, top_right = st.columns([6, 5], gap="large")
+    with top_left:
+        latest_synthetic(urls, dataset)
+    with top_right:
+        confusion(urls, dataset)
+    performance(urls, dataset)
+    recent(urls, dataset)
+    synthetic_vs_reference(urls, dataset)
+    model_versions(urls, dataset)
+    scheduler_runs(urls, dataset)
+    st.caption(f"updated {datetime.now():%H:%M:%S}")
+
+
+# -- page -----------------------------------------------------------------------------------------
+def main() -> None:
+    urls = _urls()
+    requested = st.query_params.get("dataset", DATASET_NAMES[0])
+    with st.sidebar:
+        st.title("dailyml")
+        dataset = st.radio(
+            "Dataset",
+            DATASET_NAMES,
+            index=DATASET_NAMES.index(requested) if requested in DATASET_NAMES else 0,
+            format_func=lambda d: get_spec(d).title,
+        )
+        refresh = st.selectbox("Refresh", list(REFRESH_CHOICES), index=1)
+        st.caption(f"predictor `{urls.predictor}`  \ngenerator `{urls.generator}`  \nscheduler `{urls.scheduler}`")
+    st.query_params["dataset"] = dataset
+    st.title(f"{get_spec(dataset).title} · monitoring")
+
+    @st.fragment(run_every=REFRESH_CHOICES[refresh])
+    def live() -> None:
+        body(urls, dataset)
+
+    live()
+
+
+main()
