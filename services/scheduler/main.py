@@ -68,6 +68,13 @@ def _start_scheduler(runner: Runner, cfg: SchedulerSettings, clock: Clock) -> An
     return scheduler
 
 
+def get_runner(request: Request) -> Runner:
+    return request.app.state.runner  # type: ignore[no-any-return]
+
+
+RunnerDep = Annotated[Runner, Depends(get_runner)]
+
+
 def create_app(
     settings: Settings | None = None,
     scheduler_settings: SchedulerSettings | None = None,
@@ -117,11 +124,6 @@ def create_app(
     )
     install_error_handlers(app)
     admin = admin_guard(lambda request: request.app.state.settings)
-
-    def get_runner(request: Request) -> Runner:
-        return request.app.state.runner  # type: ignore[no-any-return]
-
-    RunnerDep = Annotated[Runner, Depends(get_runner)]
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
