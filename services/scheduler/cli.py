@@ -52,8 +52,11 @@ def _remote(job: str, dataset: str | None) -> list[dict[str, Any]]:
 
     settings = get_settings()
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    with SchedulerClient(settings.scheduler_url, admin_token=token) as client:
+    client = SchedulerClient(settings.scheduler_url, admin_token=token)
+    try:
         return [item.model_dump() for item in client.trigger(job, dataset).items]
+    finally:
+        client.close()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -133,9 +133,10 @@ def gate(result: dict[str, Any], margin: float) -> GateDecision:
 
 def _training_result(ctx: JobContext, dataset: str, counts: dict[str, Any]) -> dict[str, Any]:
     """Start a training job (or follow the one a previous attempt started) until it finishes."""
-    job_id = counts.get("train_job_id")
+    job_id: str | None = counts.get("train_job_id")
     if job_id is not None:
-        previous = ctx.call(f"training job {dataset}", lambda: ctx.predictor.job(job_id))
+        known: str = job_id
+        previous = ctx.call(f"training job {dataset}", lambda: ctx.predictor.job(known))
         if previous.status == "failed":
             job_id = None
     if job_id is None:
@@ -146,9 +147,10 @@ def _training_result(ctx: JobContext, dataset: str, counts: dict[str, Any]) -> d
         )
         counts["train_job_id"] = job_id
         ctx.save(counts)
+    started: str = job_id
     deadline = time.monotonic() + ctx.settings.train_timeout_minutes * 60
     while True:
-        job = ctx.call(f"training job {dataset}", lambda: ctx.predictor.job(job_id))
+        job = ctx.call(f"training job {dataset}", lambda: ctx.predictor.job(started))
         if job.status == "succeeded":
             assert job.result is not None
             return job.result

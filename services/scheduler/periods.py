@@ -62,7 +62,7 @@ class Cron:
     def _period(self) -> timedelta:
         # The shortest gap between consecutive fires over a sample of two weeks.
         start = datetime(2024, 1, 1, tzinfo=self.tz)
-        fires = []
+        fires: list[datetime] = []
         fire = self.trigger.get_next_fire_time(None, start)
         while fire is not None and len(fires) < 400 and fire < start + timedelta(days=14):
             fires.append(fire)
