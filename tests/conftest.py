@@ -148,3 +148,12 @@ def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty (never migrated) SQLite database URL."""
     return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
+def postgres_db(postgres_server: PostgresServer, postgres_template: str, tmp_path: Path) -> Iterator[Database]:
+    """A bootstrapped PostgreSQL database only (for what only PostgreSQL can show, e.g. replicas)."""
+    database = _postgres_db(postgres_server, postgres_template, tmp_path)
+    yield database
+    database.engine.dispose()
+    postgres_server.drop_database(database.url.rsplit("/", 1)[-1])

@@ -137,7 +137,7 @@ def load_reference(engine: Engine, spec: DatasetSpec, frame: pd.DataFrame, split
 def _frame(result: sa.CursorResult[Any]) -> pd.DataFrame:
     # Column keys come back as SQLAlchemy's str subclass, which scikit-learn does not count as
     # feature names; make them plain strings.
-    return pd.DataFrame(result.all(), columns=[str(k) for k in result.keys()])
+    return pd.DataFrame(result.all(), columns=[str(k) for k in result.keys()])  # noqa: SIM118 (a Result, not a dict)
 
 
 def _features_select(spec: DatasetSpec) -> tuple[sa.Table, list[sa.ColumnElement[Any]]]:
