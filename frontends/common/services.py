@@ -7,6 +7,7 @@ without those services); the apps then show that the service is not available in
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 
 from dailyml.clients import PredictorClient, ServiceClient, ServiceError, ServiceUnavailable
@@ -83,7 +84,8 @@ def error_message(exc: Exception, service: str, dataset: str | None = None) -> s
             problems = []
             for item in exc.detail[:4]:
                 if isinstance(item, dict):
-                    problems.append(f"{_field_title(dataset, str(item.get('field', '')))} {item.get('message', '')}")
+                    rule = re.sub(r"^Input should be ", "must be ", str(item.get("message", "is invalid")))
+                    problems.append(f"{_field_title(dataset, str(item.get('field', '')))} {rule}")
             if problems:
                 return "Please check the input: " + "; ".join(problems) + "."
         if exc.status == 503:

@@ -32,7 +32,7 @@ def confusion_heatmap(cm: dict[str, Any]) -> alt.LayerChart:
     frame = confusion_frame(cm)
     order = [str(x) for x in cm["labels"]]
     base = alt.Chart(frame).encode(
-        x=alt.X("predicted:N", sort=order, title="predicted", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
+        x=alt.X("predicted:N", sort=order, title="predicted", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("actual:N", sort=order, title="actual"),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
@@ -45,7 +45,7 @@ def confusion_heatmap(cm: dict[str, Any]) -> alt.LayerChart:
         text="count:Q",
         color=alt.condition(alt.datum["share of actual"] > 0.55, alt.value("white"), alt.value("#222")),
     )
-    return (cells + text).properties(height=300)
+    return (cells + text).properties(height=300, width="container")
 
 
 def metrics_frame(points: list[dict[str, Any]], task: str) -> pd.DataFrame:

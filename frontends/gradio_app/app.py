@@ -15,7 +15,7 @@ import gradio as gr
 
 from dailyml.clients import PredictorClient, ServiceError
 from dailyml.contracts import FeatureOut, SpecOut
-from dailyml.datasets import DATASET_NAMES
+from dailyml.datasets import DATASET_NAMES, IRIS
 from frontends.common.drawing import grade_scale_svg, html_figure, iris_svg, wine_glass_svg
 from frontends.common.forms import (
     categorical_features,
@@ -43,6 +43,10 @@ CSS = """
 def launch_options() -> dict[str, Any]:
     """Theme and CSS: Gradio 6 takes them in ``launch()``, not in ``Blocks()``."""
     return {"theme": gr.themes.Soft(primary_hue="violet", secondary_hue="rose"), "css": CSS}
+
+
+def _let_through(num: float | int, minimum: float | int | None, maximum: float | int | None) -> None:
+    return None
 
 
 @dataclass
@@ -78,7 +82,7 @@ def _input_for(dataset: str, feature: FeatureOut) -> gr.components.Component:
             elem_id=f"{dataset}-{feature.name}",
         )
     step = step_for(feature)
-    return gr.Number(
+    number = gr.Number(
         value=default_value(feature),
         label=field_label(feature),
         info=range_text(feature),
@@ -88,6 +92,12 @@ def _input_for(dataset: str, feature: FeatureOut) -> gr.components.Component:
         precision=None,
         elem_id=f"{dataset}-{feature.name}",
     )
+    # The range is shown (browser min/max, the info line), but an out-of-range value goes on to the
+    # predictor, whose 422 names the field and the rule; Gradio's own check would stop it with an
+    # anonymous "Value 50 is greater than maximum value 30". (A Number subclass would do the same,
+    # but Gradio writes a .pyi stub next to any module that defines a component class.)
+    number.raise_if_out_of_bounds = _let_through  # type: ignore[method-assign]
+    return number
 
 
 def _layout_inputs(form: DatasetForm, per_row: int) -> None:
@@ -130,8 +140,8 @@ def _iris_drawing(values: tuple[Any, ...]) -> str:
         sl, sw, pl, pw = (float(v) for v in values)
     except (TypeError, ValueError):
         return ""
-    if min(sl, sw, pl, pw) <= 0:
-        return ""
+    if IRIS.validate_row({"sepal_length": sl, "sepal_width": sw, "petal_length": pl, "petal_width": pw}):
+        return ""  # no picture of an impossible flower; the message says what is wrong
     return html_figure(iris_svg(sl, sw, pl, pw))
 
 
@@ -190,7 +200,7 @@ def _dataset_tab(client: PredictorClient, form: DatasetForm) -> None:
         if not sample or sample["features"] != body:
             return ""
         truth, said = sample["label"], answer[spec.target]
-        mark = "✅ the model is right" if str(truth) == str(said) else "❌ the model is wrong"
+        mark = "✓ the model is right" if str(truth) == str(said) else "✗ the model is wrong"
         return f"This real sample's true {spec.target} is **{truth}**: {mark}."
 
     def predict(*values: Any) -> tuple[Any, ...]:

@@ -21,8 +21,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # Screenshots land here (gitignored); good ones are copied to docs/img/ by hand for the README.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
-ONLINE_PER_DATASET = 24
+ONLINE_PER_DATASET = 24  # half of them labelled
 SYNTHETIC_PER_DATASET = 10
+PAST_DAYS, PAST_PER_DAY = 14, 6  # labelled, backdated; their batch is also logged unlabelled today
+PAST_PER_DATASET = PAST_DAYS * PAST_PER_DAY
+TOTAL_PER_DATASET = ONLINE_PER_DATASET + SYNTHETIC_PER_DATASET + 2 * PAST_PER_DATASET
+LABELLED_PER_DATASET = ONLINE_PER_DATASET // 2 + SYNTHETIC_PER_DATASET + PAST_PER_DATASET
 
 
 @dataclass
@@ -49,8 +53,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def seeded_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A predictor on a SQLite store holding online predictions (half labelled) and predicted,
-    labelled synthetic samples for both datasets."""
+    """A predictor on a SQLite store holding, for both datasets, online predictions (half labelled),
+    two weeks of labelled past predictions, and predicted labelled synthetic samples (the newest)."""
     tmp = tmp_path_factory.mktemp("frontends-seeded")
     db = _sqlite_db(sqlite_template, tmp)
     predictor = start_service("predictor", db.env(), tmp / "logs")
@@ -58,6 +62,7 @@ def seeded_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
     try:
         with stack.client() as client:
             for dataset in ("iris", "wine"):
+                seed.past_predictions(db.engine, client, dataset, PAST_DAYS, PAST_PER_DAY)
                 seed.online_predictions(client, dataset, ONLINE_PER_DATASET, label_every=2)
                 seed.synthetic_samples(db.engine, client, dataset, SYNTHETIC_PER_DATASET)
         yield stack

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dailyml.clients import PredictorClient, ServiceError
 from dailyml.datasets import get_spec
-from dailyml.featurestore import NewSample, insert_samples, training_frame
+from dailyml.featurestore import (
+    NewPrediction,
+    NewSample,
+    insert_predictions,
+    insert_samples,
+    training_frame,
+    versions_t,
+)
 
 
 def _record_actual(client: PredictorClient, dataset: str, prediction_id: str, actual: Any) -> None:
@@ -42,6 +52,47 @@ def online_predictions(client: PredictorClient, dataset: str, n: int, *, label_e
             _record_actual(client, dataset, answer["prediction_id"], row[spec.target])
         answers.append(answer)
     return answers
+
+
+def past_predictions(engine: Engine, client: PredictorClient, dataset: str, days: int, per_day: int) -> int:
+    """Labelled predictions spread over the last ``days`` days, so charts over time have a history.
+
+    The champion predicts real reference rows over HTTP (``/predict/batch``); the answers are then
+    stored as if they had been made on past days (the API always stamps the present).
+    """
+    spec = get_spec(dataset)
+    frame = training_frame(engine, spec, ("reference",))
+    rows = frame.sample(n=days * per_day, replace=True, random_state=11).to_dict("records")
+    features = [{f: r[f] for f in spec.feature_names} for r in rows]
+    answers = client.predict_batch(dataset, features)["predictions"]  # also logged, as today's
+    with engine.connect() as conn:
+        version_id = conn.execute(
+            sa.select(versions_t.c.id).where(
+                versions_t.c.dataset == dataset,
+                versions_t.c.kind == "model",
+                versions_t.c.version == answers[0]["model_version"],
+            )
+        ).scalar_one()
+    now = datetime.now(UTC)
+    samples, predictions = [], []
+    for i, (row, feats, answer) in enumerate(zip(rows, features, answers, strict=True)):
+        when = now - timedelta(days=days - i // per_day, minutes=i % per_day)
+        sample_id = uuid.uuid4()
+        samples.append(NewSample(features=feats, label=str(row["label"]), event_time=when, id=sample_id))
+        predictions.append(
+            NewPrediction(
+                sample_id=sample_id,
+                model_version_id=version_id,
+                predicted_label=str(answer[spec.target]),
+                score=answer.get("score"),
+                probabilities=answer.get("probabilities"),
+                created_at=when,
+            )
+        )
+    with engine.begin() as conn:
+        insert_samples(conn, spec, samples, "online")
+        insert_predictions(conn, spec, predictions)
+    return len(predictions)
 
 
 def synthetic_samples(engine: Engine, client: PredictorClient, dataset: str, n: int, seed: int = 7) -> int:

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from frontends.dashboard import run
-from tests.frontends.conftest import ONLINE_PER_DATASET, SYNTHETIC_PER_DATASET, Stack
+from tests.frontends.conftest import LABELLED_PER_DATASET, TOTAL_PER_DATASET, Stack
 
 SCRIPT = Path(run.__file__).with_name("app.py")
 
@@ -46,9 +46,9 @@ def test_seeded_iris_shows_counts_latest_sample_heatmap_chart_and_table(
 ) -> None:
     at = _app(seeded_stack, monkeypatch)
     metrics = _metrics(at)
-    total = ONLINE_PER_DATASET + SYNTHETIC_PER_DATASET
-    assert metrics["Predictions logged"] == str(total)
-    assert metrics["With a known true label"] == str(ONLINE_PER_DATASET // 2 + SYNTHETIC_PER_DATASET)
+    total = TOTAL_PER_DATASET
+    assert metrics["Predictions logged"] == f"{total:,}"
+    assert metrics["With a known true label"] == f"{LABELLED_PER_DATASET:,}"
     assert metrics["Champion model"] == "v1"
 
     charts = _charts(at)
@@ -57,7 +57,7 @@ def test_seeded_iris_shows_counts_latest_sample_heatmap_chart_and_table(
     assert heatmap["layer"][0]["mark"]["type"] == "rect"
     cells = _chart_rows(at, 0)
     assert {c["actual"] for c in cells} == {"setosa", "versicolor", "virginica"}
-    assert sum(c["count"] for c in cells) == ONLINE_PER_DATASET // 2 + SYNTHETIC_PER_DATASET
+    assert sum(c["count"] for c in cells) == LABELLED_PER_DATASET
 
     table = at.dataframe[0].value
     assert len(table) == 20
@@ -70,10 +70,12 @@ def test_seeded_iris_shows_counts_latest_sample_heatmap_chart_and_table(
 
 def test_history_pages_through_the_api(seeded_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(seeded_stack, monkeypatch)
-    at.number_input(key="page-iris").set_value(2).run()
-    total = ONLINE_PER_DATASET + SYNTHETIC_PER_DATASET
-    assert len(at.dataframe[0].value) == total - 20
-    assert any(c.value == f"rows 21–{total} of {total}, newest first" for c in at.caption)
+    total, pages = TOTAL_PER_DATASET, -(-TOTAL_PER_DATASET // 20)
+    at.number_input(key="page-iris").set_value(pages).run()
+    assert len(at.dataframe[0].value) == total - 20 * (pages - 1)
+    assert any(c.value == f"rows {20 * (pages - 1) + 1}–{total} of {total}, newest first" for c in at.caption)
+    # The oldest page holds the two-week-old predictions.
+    assert at.dataframe[0].value["time"].min() < at.dataframe[0].value["time"].max()
 
 
 def test_wine_shows_mae_and_exact_accuracy(seeded_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:

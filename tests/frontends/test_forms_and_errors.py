@@ -78,7 +78,7 @@ def test_validation_error_names_the_field_in_words() -> None:
         ],
     )
     message = error_message(exc, "predictor", "iris")
-    assert message == "Please check the input: Sepal length Input should be greater than 0."
+    assert message == "Please check the input: Sepal length must be greater than 0."
 
 
 def test_unreachable_service_and_missing_client_read_plainly() -> None:

@@ -1,0 +1,156 @@
+"""Both apps in a real Chromium, against real service processes: fill, click, read what a person sees.
+
+Screenshots go to ``test-artifacts/screenshots/`` (``DAILYML_UPDATE_DOC_SCREENSHOTS=1`` also copies
+them to ``docs/img/`` for the README).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.frontends.conftest import Stack, copy_to_docs, screenshot
+from tests.support.processes import ServiceProcess, start_service
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def gradio(seeded_stack: Stack) -> Iterator[ServiceProcess]:
+    service = start_service("gradio", seeded_stack.env, seeded_stack.log_dir, ready_path="/")
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def dashboard(seeded_stack: Stack) -> Iterator[ServiceProcess]:
+    service = start_service("dashboard", seeded_stack.env, seeded_stack.log_dir, ready_path="/_stcore/health")
+    yield service
+    service.stop()
+
+
+# -- Gradio ---------------------------------------------------------------------------------------
+def _set_number(page: Any, elem_id: str, value: float) -> None:
+    field = page.locator(f"#{elem_id} input")
+    field.fill(str(value))
+    field.press("Tab")  # Gradio updates a number on blur too; the redraw follows the change
+
+
+def _sepal_height(page: Any) -> float:
+    # The first sepal points straight down: its box height is its drawn length.
+    box = page.locator('#iris-drawing [data-part="sepal"]').first.bounding_box()
+    return float(box["height"])
+
+
+def test_gradio_iris_predicts_and_draws_the_flower_from_the_inputs(page: Any, gradio: ServiceProcess) -> None:
+    page.goto(gradio.url, timeout=TIMEOUT_MS)
+    page.locator("#iris-sepal_length input").wait_for(timeout=TIMEOUT_MS)
+    # The defaults are the reference medians served by the predictor's /spec.
+    assert page.locator("#iris-sepal_length input").input_value() == "5.8"
+    page.get_by_text(re.compile(r"Champion models: iris v1")).wait_for(timeout=TIMEOUT_MS)
+
+    before = _sepal_height(page)
+    _set_number(page, "iris-sepal_length", 7.6)
+    page.wait_for_function(
+        "h => document.querySelector('#iris-drawing [data-part=\"sepal\"]').getBoundingClientRect().height > h + 20",
+        arg=before,
+        timeout=TIMEOUT_MS,
+    )
+    assert _sepal_height(page) / before == pytest.approx(7.6 / 5.8, rel=0.05)
+
+    setosa = {"sepal_length": 5.0, "sepal_width": 3.4, "petal_length": 1.5, "petal_width": 0.2}
+    for name, value in setosa.items():
+        _set_number(page, f"iris-{name}", value)
+    page.click("#iris-predict")
+    result = page.locator("#iris-result")
+    result.get_by_text("setosa").wait_for(timeout=TIMEOUT_MS)
+    assert "model version v1" in result.inner_text()
+    probabilities = page.locator("#iris-probabilities").inner_text()
+    for variety in ("setosa", "versicolor", "virginica"):
+        assert variety in probabilities
+    assert re.search(r"\d+%", probabilities)
+    assert "sepal 5 × 3.4 cm · petal 1.5 × 0.2 cm" in page.locator("#iris-drawing").inner_text()
+    copy_to_docs(screenshot(page, "gradio-iris"))
+
+
+def test_gradio_wine_random_sample_predicts_grade_with_glass_and_scale(page: Any, gradio: ServiceProcess) -> None:
+    page.goto(gradio.url, timeout=TIMEOUT_MS)
+    page.get_by_role("tab", name="Wine quality").click()
+    page.locator("#wine-random").click()
+    page.locator("#wine-note").get_by_text("real wine sample").wait_for(timeout=TIMEOUT_MS)
+    page.locator("#wine-wine_type").get_by_text("red", exact=True).click()
+    page.wait_for_selector('#wine-drawing [data-wine-type="red"]', timeout=TIMEOUT_MS)
+    page.click("#wine-predict")
+    page.locator("#wine-result").get_by_text(re.compile(r"Grade \d of 3–9")).wait_for(timeout=TIMEOUT_MS)
+    text = page.locator("#wine-result").inner_text()
+    grade = int(re.search(r"Grade (\d)", text).group(1))  # type: ignore[union-attr]
+    assert 3 <= grade <= 9 and "raw score" in text and "model version v1" in text
+    assert page.locator(f'#wine-drawing svg[data-predicted="{grade}"]').count() == 1
+    assert page.locator('#wine-drawing [data-wine-type="red"]').count() == 1
+    copy_to_docs(screenshot(page, "gradio-wine"))
+
+
+def test_gradio_rejected_input_shows_a_short_message(page: Any, gradio: ServiceProcess) -> None:
+    page.goto(gradio.url, timeout=TIMEOUT_MS)
+    page.locator("#iris-sepal_length input").wait_for(timeout=TIMEOUT_MS)
+    _set_number(page, "iris-petal_width", 0)  # allowed by the field, refused by the API (> 0)
+    page.click("#iris-predict")
+    note = page.locator("#iris-note")
+    note.get_by_text("greater than 0").wait_for(timeout=TIMEOUT_MS)
+    assert "Petal width" in note.inner_text()
+    _set_number(page, "iris-petal_width", 50)  # above the field's maximum: the same kind of message
+    page.click("#iris-predict")
+    note.get_by_text("less than or equal to 30").wait_for(timeout=TIMEOUT_MS)
+    assert "Petal width" in note.inner_text()
+    assert "Traceback" not in page.content()
+    screenshot(page, "gradio-rejected-input")
+
+
+# -- Streamlit dashboard --------------------------------------------------------------------------
+def _open_dashboard(page: Any, url: str, dataset: str) -> None:
+    page.goto(f"{url}/?dataset={dataset}", timeout=TIMEOUT_MS)
+    page.get_by_text(re.compile(r"^updated \d\d:\d\d:\d\d$")).wait_for(timeout=TIMEOUT_MS)
+
+
+def test_dashboard_shows_table_heatmap_and_chart_for_seeded_data(page: Any, dashboard: ServiceProcess) -> None:
+    _open_dashboard(page, dashboard.url, "iris")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.nth(1).wait_for(timeout=TIMEOUT_MS)
+    assert charts.count() == 2  # confusion heatmap + accuracy over time
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text(re.compile(r"^rows 1–20 of \d+, newest first$")).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text(re.compile(r"^\d+ labelled predictions · rows: actual")).wait_for(timeout=TIMEOUT_MS)
+    # The latest synthetic sample: its flower and the verdict.
+    page.locator('[data-testid="stImage"] img').first.wait_for(timeout=TIMEOUT_MS)
+    # (the badge's text starts with its icon's ligature name)
+    page.get_by_text(re.compile(r"(correct|wrong)$")).first.wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text("Generator not available", exact=False).wait_for(timeout=TIMEOUT_MS)
+    copy_to_docs(screenshot(page, "dashboard-iris", height=2300))
+
+    _open_dashboard(page, dashboard.url, "wine")
+    page.get_by_role("heading", name="MAE and exact-grade accuracy over time").wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=TIMEOUT_MS)
+    copy_to_docs(screenshot(page, "dashboard-wine", height=2300))
+
+
+def test_dashboard_empty_store_shows_empty_states(page: Any, empty_stack: Stack) -> None:
+    dashboard = start_service("dashboard", empty_stack.env, empty_stack.log_dir, ready_path="/_stcore/health")
+    try:
+        _open_dashboard(page, dashboard.url, "iris")
+        for text in (
+            "No synthetic sample has been predicted yet",
+            "No predictions with a known true label yet",
+            "No labelled predictions yet, so no metrics to plot",
+            "No predictions yet",
+        ):
+            page.get_by_text(text, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0
+        copy_to_docs(screenshot(page, "dashboard-empty", height=1600))
+    finally:
+        dashboard.stop()
