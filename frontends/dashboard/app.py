@@ -17,7 +17,7 @@ import streamlit as st
 from dailyml.datasets import DATASET_NAMES, get_spec
 from frontends.common.drawing import grade_scale_svg, iris_svg, wine_glass_svg
 from frontends.common.services import ServiceUrls
-from frontends.dashboard import charts, data
+from frontends.dashboard import charts, data, tables
 
 PAGE_SIZE = 20
 BUCKETS = ("minute", "hour", "day", "week")
@@ -127,13 +127,18 @@ def confusion(urls: ServiceUrls, dataset: str) -> None:
 
 
 def _metrics_series(urls: ServiceUrls, dataset: str, choice: str) -> tuple[str, data.Fetched]:
-    """The metrics per ``choice`` bucket; ``auto`` takes the coarsest bucket that still draws a
-    line (three points or more), so a fresh install shows minutes and a year-old one days."""
+    """The metrics per ``choice`` bucket. ``auto`` takes days when there are enough of them to draw
+    a line, else hours, else minutes (a fresh install), and weeks past half a year."""
     if choice != "auto":
         return choice, data.metrics(urls.predictor, dataset, choice)
-    for bucket in ("week", "day", "hour"):
+    for bucket in ("day", "hour"):
         series = data.metrics(urls.predictor, dataset, bucket)
-        if not series.ok or len(series.value["points"]) >= 3:
+        if not series.ok:
+            return bucket, series
+        points = len(series.value["points"])
+        if bucket == "day" and points > 180:
+            return "week", data.metrics(urls.predictor, dataset, "week")
+        if points >= 5:
             return bucket, series
     return "minute", data.metrics(urls.predictor, dataset, "minute")
 
@@ -192,17 +197,6 @@ def recent(urls: ServiceUrls, dataset: str) -> None:
     st.caption(f"rows {offset + 1:,}–{last:,} of {total:,}, newest first")
 
 
-def _numeric_leaves(value: Any, prefix: str = "") -> dict[str, float]:
-    """Flatten a metrics report to ``{"a.b": number}`` for a compact table."""
-    out: dict[str, float] = {}
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            out.update(_numeric_leaves(inner, f"{prefix}{key}."))
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        out[prefix.rstrip(".")] = float(value)
-    return out
-
-
 def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
     st.subheader("Synthetic vs reference data")
     synths = data.synthesizers(urls.generator, dataset)
@@ -233,11 +227,15 @@ def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
             if current is None:
                 st.info("No default synthesizer yet.", icon=":material/info:")
             else:
-                st.markdown(f"**Synthesizer v{default}** · {current.get('algorithm', '')}")
-                leaves = _numeric_leaves(current.get("metrics", {}))
-                if leaves:
-                    table = pd.DataFrame({"fidelity measure": list(leaves), "value": list(leaves.values())})
-                    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(leaves) + 38, 360))
+                st.markdown(f"**Default synthesizer v{default}** · {current.get('algorithm', '')}")
+                report = current.get("metrics", {})
+                rows = tables.fidelity_rows(report)
+                if rows:
+                    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+                else:
+                    st.caption("This synthesizer has no fidelity report.")
+                with st.expander("Full fidelity report"):
+                    st.json(report, expanded=False)
         else:
             _unavailable("Synthesizers", synths)
 

@@ -99,7 +99,7 @@ def metrics_chart(points: list[dict[str, Any]], task: str) -> alt.VConcatChart |
 
 def distribution_frame(entry: dict[str, Any]) -> pd.DataFrame:
     """Reference and synthetic shares per bin (floats) or per category."""
-    if entry.get("kind") == "category" or "categories" in entry or "labels" in entry:
+    if entry.get("kind") == "category" or entry.get("labels"):
         keys = [str(c) for c in entry.get("categories") or entry.get("labels") or []]
     else:
         edges = entry["edges"]
