@@ -1,10 +1,15 @@
-"""Scheduler fixtures: real predictor/generator processes and a runner with a controllable clock."""
+"""Scheduler fixtures: one real predictor and generator per backend (their start-up dominates the
+suite's time, so the tests of this package share them), and runners with a controllable clock.
+
+Tests sharing a stack keep apart by their run keys: the in-process runners live in March 2030
+(a fake clock), the scheduler processes in today's real date.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +17,9 @@ import pytest
 from dailyml.clients.predictor import PredictorClient
 from services.scheduler.config import SchedulerSettings
 from services.scheduler.runner import Runner
-from tests.conftest import ADMIN_TOKEN, Database
+from tests.conftest import ADMIN_TOKEN, Database, _postgres_db, _sqlite_db
+from tests.scheduler.outage import Switch
+from tests.support.net import wait_http
 from tests.support.processes import ServiceProcess, start_service
 
 
@@ -27,6 +34,54 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@dataclass
+class Stack:
+    """A database with a predictor and a generator running on it; the generator behind a switch."""
+
+    db: Database
+    predictor: ServiceProcess
+    generator: ServiceProcess
+    generator_switch: Switch
+
+
+def generator_env(db: Database) -> dict[str, str]:
+    """A generator whose first start fits one quick synthesizer (these tests need samples, not fidelity)."""
+    return {
+        **db.env(),
+        "DAILYML_GENERATOR_BOOTSTRAP_ALGORITHMS": '["gaussian_copula"]',
+        "DAILYML_GENERATOR_BOOTSTRAP_REPORT_ROWS": "100",
+        "DAILYML_GENERATOR_BOOTSTRAP_TREES": "5",
+    }
+
+
+@pytest.fixture(scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp_path = tmp_path_factory.mktemp(f"scheduler-{request.param}")
+    if request.param == "sqlite":
+        db = _sqlite_db(request.getfixturevalue("sqlite_template"), tmp_path)
+    else:
+        server = request.getfixturevalue("postgres_server")
+        db = _postgres_db(server, request.getfixturevalue("postgres_template"), tmp_path)
+    logs = tmp_path / "logs"
+    # Both start at once; the generator's wait covers most of the predictor's.
+    predictor = start_service("predictor", db.env(), logs, ready_path=None)
+    try:
+        generator = start_service("generator", generator_env(db), logs, timeout=180)
+        wait_http(predictor.url + "/readyz", timeout=120)
+    except BaseException:
+        predictor.stop()
+        raise
+    switch = Switch(generator.port)
+    switch.on()
+    yield Stack(db, predictor, generator, switch)
+    switch.off()
+    generator.stop()
+    predictor.stop()
+    db.engine.dispose()
+    if db.backend == "postgres":
+        request.getfixturevalue("postgres_server").drop_database(db.url.rsplit("/", 1)[-1])
 
 
 def fast_settings(**overrides: Any) -> SchedulerSettings:
@@ -47,21 +102,7 @@ def fast_settings(**overrides: Any) -> SchedulerSettings:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 3, 2, 7, 30, tzinfo=UTC))  # a Monday, after both fire times
-
-
-@pytest.fixture
-def predictor(db: Database, tmp_path: Path) -> Iterator[ServiceProcess]:
-    service = start_service("predictor", db.env(), tmp_path / "logs")
-    yield service
-    service.stop()
-
-
-@pytest.fixture
-def generator(db: Database, tmp_path: Path) -> Iterator[ServiceProcess]:
-    service = start_service("generator", db.env(), tmp_path / "logs", timeout=180)
-    yield service
-    service.stop()
+    return FakeClock(datetime(2030, 3, 4, 7, 30, tzinfo=UTC))  # a Monday, after both default fire times
 
 
 class NoGenerator:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import sqlalchemy as sa
 
-from dailyml.tables import GenerationRequest, Prediction, Sample
+from dailyml.tables import GenerationRequest, Prediction, Run, Sample
 from services.scheduler import runlog
 from services.scheduler.runner import Runner
 from tests.conftest import Database
-from tests.scheduler.conftest import FakeClock, make_runner, predictor_client
-from tests.support.net import free_port
-from tests.support.processes import ServiceProcess, start_service
+from tests.scheduler.conftest import FakeClock, Stack, make_runner, predictor_client
 
 
 def _synthetic(db: Database, dataset: str) -> list[dict[str, object]]:
@@ -46,10 +43,14 @@ def _contend(runner: Runner, n: int) -> list[str]:
     return outcomes
 
 
-def test_daily_loop_catches_up_once_then_runs_exactly_once_per_day(
-    db: Database, predictor: ServiceProcess, generator: ServiceProcess, clock: FakeClock
-) -> None:
-    runner = make_runner(db, predictor.url, generator.url, clock, samples_per_day=3, retrain_cron="0 7 1 1 *")
+def _runs_2030(db: Database, **filters: str) -> list[Run]:
+    """This test's runs (its clock is in 2030; other tests of the stack run today)."""
+    return [r for r in runlog.list_runs(db.engine, limit=500, **filters)[1] if r.scheduled_for.startswith("2030-")]
+
+
+def test_daily_loop_catches_up_once_then_runs_exactly_once_per_day(stack: Stack, clock: FakeClock) -> None:
+    db, predictor = stack.db, stack.predictor
+    runner = make_runner(db, predictor.url, stack.generator.url, clock, samples_per_day=3, retrain_cron="0 7 1 1 *")
     before = {d: len(_synthetic(db, d)) for d in ("iris", "wine")}
 
     # The scheduler was down at 06:00 and starts at 07:30, within the misfire grace: catch up once.
@@ -61,12 +62,12 @@ def test_daily_loop_catches_up_once_then_runs_exactly_once_per_day(
     # Cron, manual and catch-up triggers at once, for a day already done: nothing happens twice.
     assert set(_contend(runner, 6)) == {"already_succeeded"}
 
-    total, runs = runlog.list_runs(db.engine, job="daily")
-    assert total == 2
+    runs = _runs_2030(db, job="daily")
+    assert len(runs) == 2
     for run in runs:
-        assert (run.status, run.attempts, run.error, run.scheduled_for) == ("succeeded", 1, None, "2026-03-02")
+        assert (run.status, run.attempts, run.error, run.scheduled_for) == ("succeeded", 1, None, "2030-03-04")
         assert run.counts["generated"] == 3 and run.counts["replayed"] is False
-        assert run.counts["predicted"] >= 3 and run.counts["idempotency_key"] == f"daily:{run.dataset}:2026-03-02"
+        assert run.counts["predicted"] >= 3 and run.counts["idempotency_key"] == f"daily:{run.dataset}:2030-03-04"
 
     client = predictor_client(predictor.url)
     for dataset in ("iris", "wine"):
@@ -88,41 +89,17 @@ def test_daily_loop_catches_up_once_then_runs_exactly_once_per_day(
     outcomes = _contend(runner, 4)
     assert sorted(outcomes).count("started") == 2
     assert set(outcomes) <= {"started", "in_progress", "already_succeeded"}
-    total, runs = runlog.list_runs(db.engine, job="daily", status="succeeded")
-    assert total == 4 and {r.scheduled_for for r in runs} == {"2026-03-02", "2026-03-04"}
+    runs = _runs_2030(db, job="daily")
+    assert len(runs) == 4 and {(r.scheduled_for, r.status) for r in runs} == {
+        ("2030-03-04", "succeeded"),
+        ("2030-03-06", "succeeded"),
+    }
     with db.engine.connect() as conn:
         keys = conn.execute(sa.select(GenerationRequest.idempotency_key)).scalars().all()
-    assert sorted(k for k in keys if k.startswith("daily:")) == [
-        "daily:iris:2026-03-02",
-        "daily:iris:2026-03-04",
-        "daily:wine:2026-03-02",
-        "daily:wine:2026-03-04",
+    assert sorted(k for k in keys if k.startswith("daily:") and ":2030-" in k) == [
+        "daily:iris:2030-03-04",
+        "daily:iris:2030-03-06",
+        "daily:wine:2030-03-04",
+        "daily:wine:2030-03-06",
     ]
     assert {d: len(_synthetic(db, d)) for d in ("iris", "wine")} == {d: n + 6 for d, n in before.items()}
-
-
-def test_a_run_failed_by_a_generator_outage_is_retried_at_the_next_tick(
-    db: Database, predictor: ServiceProcess, clock: FakeClock, tmp_path: Path
-) -> None:
-    port = free_port()
-    runner = make_runner(
-        db, predictor.url, f"http://127.0.0.1:{port}", clock, datasets=["iris"], retrain_cron="0 7 1 1 *"
-    )
-    before = len(_synthetic(db, "iris"))
-    [claim] = runner.run_scheduled("daily")
-    run = claim.run
-    assert (run.status, run.attempts, run.trigger) == ("failed", 1, "cron")
-    assert run.error is not None and "generate iris" in run.error and "after 3 tries" in run.error
-    assert len(_synthetic(db, "iris")) == before
-
-    generator = start_service("generator", db.env(), tmp_path / "logs", port=port, timeout=180)
-    try:
-        clock.advance(minutes=5)
-        [claim] = runner.tick()
-        run = claim.run
-        assert (claim.outcome, run.status, run.attempts, run.trigger) == ("retried", "succeeded", 2, "retry")
-        assert run.error is None and run.counts["generated"] == 1 and run.counts["predicted"] >= 1
-        assert len(_synthetic(db, "iris")) == before + 1
-        assert runner.tick() == []  # nothing left to do today
-    finally:
-        generator.stop()

@@ -6,9 +6,7 @@ import time
 
 from dailyml.clients.predictor import PredictorClient
 from services.scheduler import runlog
-from tests.conftest import Database
-from tests.scheduler.conftest import FakeClock, make_runner, predictor_client
-from tests.support.processes import ServiceProcess
+from tests.scheduler.conftest import FakeClock, Stack, make_runner, predictor_client
 
 IRIS_ROW = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.5}
 
@@ -17,9 +15,8 @@ def _served_version(client: PredictorClient, timeout: float = 20.0) -> int:
     return int(client.predict("iris", IRIS_ROW)["model_version"])
 
 
-def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(
-    db: Database, predictor: ServiceProcess, clock: FakeClock
-) -> None:
+def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(stack: Stack, clock: FakeClock) -> None:
+    db, predictor = stack.db, stack.predictor
     client = predictor_client(predictor.url)
     champion = client.models("iris").champion
     assert champion is not None and _served_version(client) == champion
@@ -28,7 +25,7 @@ def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(
     strict = make_runner(db, predictor.url, None, clock, datasets=["iris"], promotion_margin=10.0)
     [claim] = strict.trigger("retrain", "iris")
     run = claim.run
-    assert (run.status, run.error, run.scheduled_for) == ("succeeded", None, "2026-03-02")
+    assert (run.status, run.error, run.scheduled_for) == ("succeeded", None, "2030-03-04")
     counts = run.counts
     assert counts["decision"] == "refused"
     assert counts["champion_version"] == champion and counts["challenger_version"] > champion
@@ -48,7 +45,7 @@ def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(
     lenient = make_runner(db, predictor.url, None, clock, datasets=["iris"], promotion_margin=-10.0)
     [claim] = lenient.trigger("retrain", "iris")
     run = claim.run
-    assert (run.status, run.scheduled_for, run.counts["decision"]) == ("succeeded", "2026-03-09", "promoted")
+    assert (run.status, run.scheduled_for, run.counts["decision"]) == ("succeeded", "2030-03-11", "promoted")
     promoted = run.counts["challenger_version"]
     assert promoted > refused and run.counts["champion_version"] == champion
     assert client.models("iris").champion == promoted
@@ -59,5 +56,8 @@ def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(
         time.sleep(0.2)
     assert _served_version(client) == promoted
 
-    total, runs = runlog.list_runs(db.engine, job="retrain")
-    assert total == 2 and [r.counts["decision"] for r in runs] == ["promoted", "refused"]
+    runs = [r for r in runlog.list_runs(db.engine, job="retrain")[1] if r.scheduled_for.startswith("2030-")]
+    assert [(r.scheduled_for, r.counts["decision"]) for r in runs] == [
+        ("2030-03-11", "promoted"),
+        ("2030-03-04", "refused"),
+    ]

@@ -15,11 +15,12 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from dailyml.clients.scheduler import SchedulerClient
+from dailyml.clients.scheduler import RunOut, RunPage, SchedulerClient
 from dailyml.tables import GenerationRequest, Sample
 from tests.conftest import ADMIN_TOKEN, Database
+from tests.scheduler.conftest import Stack
 from tests.support.net import free_port, wait_http
-from tests.support.processes import ServiceProcess, start_service
+from tests.support.processes import start_service
 
 SAMPLES_PER_DAY = 2
 
@@ -57,35 +58,40 @@ def _synthetic_count(db: Database) -> dict[str, int]:
         return {"iris": 0, "wine": 0, **{d: int(n) for d, n in conn.execute(query)}}
 
 
+def _today(page: RunPage, today: str) -> list[RunOut]:
+    return [r for r in page.items if r.scheduled_for == today]
+
+
 def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_once(
-    db: Database, predictor: ServiceProcess, tmp_path: Path
+    stack: Stack, tmp_path: Path
 ) -> None:
-    logs = tmp_path / "logs"
-    generator_port = free_port()
-    env = _env(db, predictor.url, f"http://127.0.0.1:{generator_port}")
+    db, logs = stack.db, tmp_path / "logs"
+    env = _env(db, stack.predictor.url, stack.generator_switch.url)
     before = _synthetic_count(db)
     today = datetime.now(UTC).strftime("%Y-%m-%d")
+    stack.generator_switch.off()  # the generator is down
 
     # Two schedulers started by mistake, at once, while the generator is down.
     schedulers = [start_service("scheduler", env, logs, ready_path=None) for _ in range(2)]
-    generator: ServiceProcess | None = None
     try:
         for s in schedulers:
             wait_http(s.url + "/readyz", timeout=60)
         a, b = (SchedulerClient(s.url, admin_token=ADMIN_TOKEN) for s in schedulers)
 
-        _wait_for(lambda: a.runs(job="daily", status="failed").total == 2, 30, "the outage to fail both runs")
-        failed = a.runs(job="daily").items
-        assert all("generate" in (r.error or "") and "cannot reach" in (r.error or "") for r in failed)
+        def daily(client: SchedulerClient, status: str | None = None) -> list[RunOut]:
+            return _today(client.runs(job="daily", status=status, limit=500), today)
+
+        _wait_for(lambda: len(daily(a, "failed")) == 2, 30, "the outage to fail both runs")
+        assert all("generate" in (r.error or "") and "cannot reach" in (r.error or "") for r in daily(a))
         assert _synthetic_count(db) == before
 
         # The generator comes back: the next ticks retry and the day's runs succeed, once.
-        generator = start_service("generator", db.env(), logs, port=generator_port, timeout=180)
-        _wait_for(lambda: b.runs(job="daily", status="succeeded").total == 2, 60, "the retries to succeed")
-        page = a.runs(job="daily")
-        assert page.total == 2
-        for run in page.items:
-            assert (run.scheduled_for, run.status, run.error, run.trigger) == (today, "succeeded", None, "retry")
+        stack.generator_switch.on()
+        _wait_for(lambda: len(daily(b, "succeeded")) == 2, 60, "the retries to succeed")
+        runs = daily(a)
+        assert len(runs) == 2
+        for run in runs:
+            assert (run.status, run.error, run.trigger) == ("succeeded", None, "retry")
             assert run.attempts >= 2 and run.counts["generated"] == SAMPLES_PER_DAY
         assert _synthetic_count(db) == {d: n + SAMPLES_PER_DAY for d, n in before.items()}
 
@@ -119,17 +125,16 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
         restarted = start_service("scheduler", env, logs)
         schedulers.append(restarted)
         _wait_for(lambda: "tick done" in restarted.log(), 30, "the start-up tick")
-        again = SchedulerClient(restarted.url, admin_token=ADMIN_TOKEN).runs(job="daily")
-        assert [(r.id, r.attempts, r.status) for r in again.items] == [(r.id, r.attempts, r.status) for r in page.items]
+        again = daily(SchedulerClient(restarted.url, admin_token=ADMIN_TOKEN))
+        assert [(r.id, r.attempts, r.status) for r in again] == [(r.id, r.attempts, r.status) for r in runs]
         assert _synthetic_count(db) == {d: n + SAMPLES_PER_DAY for d, n in before.items()}
         with db.engine.connect() as conn:
             keys = conn.execute(sa.select(GenerationRequest.idempotency_key)).scalars().all()
-        assert sorted(k for k in keys if k.startswith("daily:")) == [f"daily:iris:{today}", f"daily:wine:{today}"]
+        assert sorted(k for k in keys if k.endswith(f":{today}")) == [f"daily:iris:{today}", f"daily:wine:{today}"]
     finally:
+        stack.generator_switch.on()
         for s in schedulers:
             s.stop()
-        if generator is not None:
-            generator.stop()
 
 
 def test_run_log_api_validates_and_describes_the_schedule(db: Database, tmp_path: Path) -> None:
