@@ -103,3 +103,24 @@ def test_daily_loop_catches_up_once_then_runs_exactly_once_per_day(stack: Stack,
         "daily:wine:2030-03-06",
     ]
     assert {d: len(_synthetic(db, d)) for d in ("iris", "wine")} == {d: n + 6 for d, n in before.items()}
+
+
+def test_fast_mode_runs_the_daily_loop_every_minute(stack: Stack, clock: FakeClock) -> None:
+    runner = make_runner(
+        stack.db,
+        stack.predictor.url,
+        stack.generator.url,
+        clock,
+        fast=True,
+        datasets=["iris"],
+        retrain_cron="0 7 1 1 *",
+    )
+    clock.advance(days=10, minutes=47, seconds=20)  # 2030-03-14 08:17:20
+    keys = []
+    for _ in range(3):
+        [claim] = runner.run_scheduled("daily")
+        assert claim.run.status == "succeeded" and claim.run.counts["generated"] == 1
+        keys.append(claim.run.scheduled_for)
+        assert runner.tick() == []  # this minute is done
+        clock.advance(minutes=1)
+    assert keys == ["2030-03-14T08:17", "2030-03-14T08:18", "2030-03-14T08:19"]
