@@ -122,7 +122,7 @@ def confusion(urls: ServiceUrls, dataset: str) -> None:
             icon=":material/info:",
         )
         return
-    st.altair_chart(charts.confusion_heatmap(cm.value), width="stretch")
+    st.altair_chart(charts.confusion_heatmap(cm.value), width="content")  # fixed-size cells
     st.caption(f"{cm.value['total']:,} labelled predictions · rows: actual, columns: predicted")
 
 
@@ -204,7 +204,7 @@ def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
     if not synths.ok and not dists.ok:
         st.info(f"Generator not available: {dists.error}", icon=":material/info:")
         return
-    left, right = st.columns([2, 1])
+    left, right = st.columns([3, 2], gap="large")
     with left:
         if dists.ok:
             features = dict(dists.value.get("features", {}))
@@ -214,8 +214,13 @@ def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
             if names:
                 spec = get_spec(dataset)
                 titles = {f.name: f.description + (f" ({f.unit})" if f.unit else "") for f in spec.features}
+                first_number = next((i for i, n in enumerate(names) if features[n].get("kind") == "float"), 0)
                 name = st.selectbox(
-                    "Feature", names, key=f"dist-{dataset}", format_func=lambda n: titles.get(n, n.replace("_", " "))
+                    "Feature",
+                    names,
+                    index=first_number,
+                    key=f"dist-{dataset}",
+                    format_func=lambda n: titles.get(n, n.replace("_", " ")),
                 )
                 st.altair_chart(charts.distribution_chart(features[name], titles.get(name, name)), width="stretch")
         else:
@@ -231,7 +236,7 @@ def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
                 report = current.get("metrics", {})
                 rows = tables.fidelity_rows(report)
                 if rows:
-                    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+                    st.table(pd.DataFrame(rows).set_index("measure"))
                 else:
                     st.caption("This synthesizer has no fidelity report.")
                 with st.expander("Full fidelity report"):
@@ -277,7 +282,11 @@ def scheduler_runs(urls: ServiceUrls, dataset: str) -> None:
             "status": f"{status_icon.get(r['status'], '')} {r['status']}",
             "attempts": r["attempts"],
             "trigger": r["trigger"],
-            "counts": ", ".join(f"{k} {v}" for k, v in (r.get("counts") or {}).items()),
+            "counts": ", ".join(
+                f"{k} {v}"
+                for k, v in (r.get("counts") or {}).items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            ),
             "started": _when(r["started_at"]),
             "finished": _when(r.get("finished_at")),
             "error": r.get("error") or "",

@@ -32,12 +32,16 @@ def confusion_heatmap(cm: dict[str, Any]) -> alt.LayerChart:
     frame = confusion_frame(cm)
     order = [str(x) for x in cm["labels"]]
     base = alt.Chart(frame).encode(
-        x=alt.X("predicted:N", sort=order, title="predicted", axis=alt.Axis(labelAngle=0)),
+        x=alt.X(
+            "predicted:N", sort=order, title="predicted", axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=0)
+        ),
         y=alt.Y("actual:N", sort=order, title="actual"),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color(
-            "share of actual:Q", scale=alt.Scale(scheme="purples", domain=[0, 1]), legend=alt.Legend(format="%")
+            "share of actual:Q",
+            scale=alt.Scale(scheme="purples", domain=[0, 1]),
+            legend=alt.Legend(format="%", orient="bottom", gradientLength=200),
         ),
         tooltip=["actual", "predicted", "count", alt.Tooltip("share of actual:Q", format=".0%")],
     )
@@ -45,7 +49,9 @@ def confusion_heatmap(cm: dict[str, Any]) -> alt.LayerChart:
         text="count:Q",
         color=alt.condition(alt.datum["share of actual"] > 0.55, alt.value("white"), alt.value("#222")),
     )
-    return (cells + text).properties(height=300, width="container")
+    # A fixed band size: a layered chart does not stretch its discrete axis to the container.
+    step = max(36, 240 // max(1, len(order)))
+    return (cells + text).properties(height=alt.Step(step), width=alt.Step(step))
 
 
 def metrics_frame(points: list[dict[str, Any]], task: str) -> pd.DataFrame:
@@ -131,5 +137,5 @@ def distribution_chart(entry: dict[str, Any], title: str) -> alt.Chart:
             ),
             tooltip=["source", "bin", "count", alt.Tooltip("share:Q", format=".1%")],
         )
-        .properties(height=230)
+        .properties(height=300)
     )

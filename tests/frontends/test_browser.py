@@ -130,13 +130,7 @@ def test_dashboard_shows_table_heatmap_and_chart_for_seeded_data(page: Any, dash
     # (the badge's text starts with its icon's ligature name)
     page.get_by_text(re.compile(r"(correct|wrong)$")).first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text("Generator not available", exact=False).wait_for(timeout=TIMEOUT_MS)
-    copy_to_docs(screenshot(page, "dashboard-iris", height=2300))
-
-    _open_dashboard(page, dashboard.url, "wine")
-    page.get_by_role("heading", name="MAE and exact-grade accuracy over time").wait_for(timeout=TIMEOUT_MS)
-    page.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for(timeout=TIMEOUT_MS)
-    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=TIMEOUT_MS)
-    copy_to_docs(screenshot(page, "dashboard-wine", height=2300))
+    screenshot(page, "dashboard-iris-predictor-only", height=2300)
 
 
 def test_dashboard_empty_store_shows_empty_states(page: Any, empty_stack: Stack) -> None:

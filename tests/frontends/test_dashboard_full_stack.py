@@ -1,0 +1,121 @@
+"""The dashboard with every service running: predictor, generator (real synthesizers) and scheduler.
+
+Shows what the predictor alone cannot: synthetic vs reference distributions, the synthesizer's
+fidelity report and the scheduler's runs. Checked with AppTest and in Chromium (screenshots).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dailyml.clients.scheduler import SchedulerClient
+from tests.frontends.conftest import Stack, copy_to_docs, screenshot
+from tests.frontends.test_dashboard_apptest import SCRIPT
+from tests.support.processes import ServiceProcess, start_service
+
+if importlib.util.find_spec("services.generator.app") is None:  # pragma: no cover - partial checkouts
+    pytest.skip("the generator service is not in this checkout", allow_module_level=True)
+generator_clients = pytest.importorskip("dailyml.clients.generator")
+
+TIMEOUT_MS = 20_000
+
+
+@dataclass
+class FullStack:
+    stack: Stack
+    generator: ServiceProcess
+    scheduler: ServiceProcess
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **self.stack.env,
+            "DAILYML_GENERATOR_URL": self.generator.url,
+            "DAILYML_SCHEDULER_URL": self.scheduler.url,
+        }
+
+
+def _wait_for_runs(url: str, n: int) -> None:
+    deadline = time.monotonic() + 60
+    with SchedulerClient(url) as client:
+        while time.monotonic() < deadline:
+            page = client.runs(limit=50)
+            if page.total >= n and all(r.status != "running" for r in page.items):
+                return
+            time.sleep(0.5)
+    raise TimeoutError("the scheduler's catch-up runs did not finish")
+
+
+@pytest.fixture(scope="module")
+def full(seeded_stack: Stack) -> Iterator[FullStack]:
+    env = seeded_stack.env
+    generator = start_service("generator", env, seeded_stack.log_dir, timeout=240)
+    scheduler = None
+    try:
+        scheduler = start_service("scheduler", {**env, "DAILYML_GENERATOR_URL": generator.url}, seeded_stack.log_dir)
+        _wait_for_runs(scheduler.url, 2)  # on start it catches up today's daily run per dataset
+        with generator_clients.GeneratorClient(generator.url, admin_token=env["DAILYML_ADMIN_TOKEN"]) as gen:
+            predictor = seeded_stack.client()
+            for dataset in ("iris", "wine"):
+                gen.generate(dataset, n=60)
+                predictor.predict_pending(dataset)
+        yield FullStack(seeded_stack, generator, scheduler)
+    finally:
+        if scheduler:
+            scheduler.stop()
+        generator.stop()
+
+
+def _app(full: FullStack, monkeypatch: pytest.MonkeyPatch, dataset: str) -> AppTest:
+    for key, value in full.env.items():
+        monkeypatch.setenv(key, value)
+    at = AppTest.from_file(str(SCRIPT), default_timeout=60)
+    at.query_params["dataset"] = dataset
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _tables(at: AppTest) -> list[Any]:
+    return [d.value for d in at.dataframe]
+
+
+def test_distributions_fidelity_and_runs_are_shown(full: FullStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(full, monkeypatch, "wine")
+    assert not [i.value for i in at.info if "not available" in i.value]
+    charts = at.main.get("vega_lite_chart")
+    assert len(charts) == 3  # heatmap, metrics over time, synthetic vs reference
+    assert at.selectbox(key="dist-wine").value == "fixed_acidity"  # first numeric feature
+    at.selectbox(key="dist-wine").set_value("quality").run()  # the label's distribution too
+    assert not at.exception
+
+    tables = _tables(at)
+    measures = set(at.table[0].value.index)  # the fidelity table
+    assert {"SDMetrics quality", "column shapes", "worst label share ratio"} <= measures
+    assert any(m.startswith("train on synthetic (test on real)") for m in measures)
+    runs = next(t for t in tables if "job" in t.columns)
+    assert "daily" in set(runs["job"])
+    assert runs["status"].str.contains("succeeded").any()
+    assert any(m.value.startswith("**Default synthesizer v1**") for m in at.markdown)
+
+
+def test_full_dashboard_in_the_browser(page: Any, full: FullStack) -> None:
+    dashboard = start_service("dashboard", full.env, full.stack.log_dir, ready_path="/_stcore/health")
+    try:
+        for dataset in ("iris", "wine"):
+            page.goto(f"{dashboard.url}/?dataset={dataset}", timeout=TIMEOUT_MS)
+            page.get_by_text(re.compile(r"^updated \d\d:\d\d:\d\d$")).wait_for(timeout=TIMEOUT_MS)
+            page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for(timeout=TIMEOUT_MS)
+            page.get_by_text(re.compile(r"^Default synthesizer v\d+")).wait_for(timeout=TIMEOUT_MS)
+            page.get_by_text(re.compile(r"^latest \d+ of \d+ runs$")).wait_for(timeout=TIMEOUT_MS)
+            copy_to_docs(screenshot(page, f"dashboard-{dataset}", height=2700))
+    finally:
+        dashboard.stop()
