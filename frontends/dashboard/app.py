@@ -45,7 +45,7 @@ def _unavailable(what: str, fetched: data.Fetched) -> None:
 
 # -- sections -------------------------------------------------------------------------------------
 def headline(urls: ServiceUrls, dataset: str) -> None:
-    page = data.history(urls.predictor, dataset, 1, 0)
+    page = data.history(urls.predictor, dataset, PAGE_SIZE, 0)  # the same call as the table's first page
     cm = data.confusion_matrix(urls.predictor, dataset)
     mv = data.models(urls.predictor, dataset)
     cols = st.columns(4)
@@ -164,7 +164,7 @@ def performance(urls: ServiceUrls, dataset: str) -> None:
 
 def recent(urls: ServiceUrls, dataset: str) -> None:
     st.subheader("Recent predictions")
-    first = data.history(urls.predictor, dataset, 1, 0)
+    first = data.history(urls.predictor, dataset, PAGE_SIZE, 0)
     if not first.ok:
         _unavailable("History", first)
         return
@@ -175,7 +175,7 @@ def recent(urls: ServiceUrls, dataset: str) -> None:
     pages = max(1, -(-total // PAGE_SIZE))
     page_no = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, key=f"page-{dataset}")
     offset = (int(page_no) - 1) * PAGE_SIZE
-    page = data.history(urls.predictor, dataset, PAGE_SIZE, offset)
+    page = first if offset == 0 else data.history(urls.predictor, dataset, PAGE_SIZE, offset)
     if not page.ok:
         _unavailable("History", page)
         return

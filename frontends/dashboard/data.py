@@ -23,8 +23,13 @@ from frontends.common.services import (
     scheduler_client,
 )
 
-CACHE_SECONDS = 5.0
-TIMEOUT_SECONDS = 8.0
+CACHE_SECONDS = 5.0  # pages and lists: cheap to ask again
+# Aggregates scan every labelled prediction; on a big store they cost seconds, so a dashboard
+# open in several browsers asks for them at most twice a minute.
+AGGREGATE_CACHE_SECONDS = 30.0
+# Generous: an aggregate over a million predictions can take seconds on a busy SQLite store, and a
+# timeout would only replace a slow answer by no answer. A service that is down fails at once.
+TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,12 @@ def history(url: str, dataset: str, limit: int, offset: int, source: str | None 
     return _ask("predictor", url, "history", dataset, dataset, limit=limit, offset=offset, source=source)
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+@st.cache_data(ttl=AGGREGATE_CACHE_SECONDS, show_spinner=False)
 def confusion_matrix(url: str, dataset: str) -> Fetched:
     return _ask("predictor", url, "confusion_matrix", dataset, dataset)
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+@st.cache_data(ttl=AGGREGATE_CACHE_SECONDS, show_spinner=False)
 def metrics(url: str, dataset: str, bucket: str) -> Fetched:
     return _ask("predictor", url, "metrics", dataset, dataset, bucket=bucket)
 
@@ -94,7 +99,7 @@ def spec(url: str, dataset: str) -> Fetched:
     return _ask("predictor", url, "spec", dataset, dataset)
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+@st.cache_data(ttl=AGGREGATE_CACHE_SECONDS, show_spinner=False)
 def distributions(url: str, dataset: str, bins: int = 20) -> Fetched:
     return _ask("generator", url, "distributions", dataset, dataset, bins=bins)
 
