@@ -349,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Other modules (generate, run) add their sub-commands here without touching the ones above.
 _extra_commands: list[Callable[[Any], None]] = []
 _extra_commands.append(importlib.import_module("services.scheduler.cli").add_run_command)
+_extra_commands.append(importlib.import_module("dailyml.synth.cli").add_generate_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,72 @@
+"""The generator service: synthetic iris flowers and wines with their true label, and their fidelity."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dailyml.datasets import DATASET_NAMES
+from dailyml.db import create_db_engine
+from dailyml.registry import Registry
+from dailyml.settings import Settings, get_settings
+from dailyml.web import install_error_handlers
+from services.generator.config import GeneratorConfig
+from services.generator.fitter import Fitter
+from services.generator.routes import health, jobs, samples, synthesizers
+from services.generator.synth_server import SynthesizerServer
+
+log = logging.getLogger("dailyml.generator")
+
+
+def create_app(settings: Settings | None = None, config: GeneratorConfig | None = None) -> FastAPI:
+    """A generator app. Engine, synthesizers and threads are created at start-up, not at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        gen_cfg = config or GeneratorConfig()
+        engine = create_db_engine(cfg.resolved_database_url)
+        registry = Registry.from_settings(engine, cfg)
+        server = SynthesizerServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
+        fitter = Fitter(engine, registry, server, gen_cfg, cfg.seed)
+        app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
+        app.state.synthesizers, app.state.fitter, app.state.config = server, fitter, gen_cfg
+        orphans = fitter.fail_orphans()
+        if orphans:
+            log.warning("marked %d fit jobs left running by a stopped generator as failed", orphans)
+        server.start()
+        if gen_cfg.bootstrap:
+            fitter.bootstrap(DATASET_NAMES)
+        try:
+            yield
+        finally:
+            server.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="dailyml generator",
+        version="0.1.0",
+        description="Synthetic iris flowers and wines with their true label, fitted on the reference data "
+        "and measured for fidelity.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    for group in (samples.routers, synthesizers.routers):
+        for router in group:
+            app.include_router(router)
+    return app
+
+
+def main(host: str = "127.0.0.1", port: int = 8001) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SDV logs every fit and sample call at INFO: keep the service log readable.
+    for noisy in ("SingleTableSynthesizer", "sdv", "copulas", "rdt", "ctgan"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")

@@ -1,0 +1,68 @@
+"""Generate labelled rows; page through stored samples; compare distributions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.synth import generation
+from dailyml.synth.contracts import Distributions, GenerateIn, GenerateOut, SamplesPage
+from services.generator.deps import AdminDep, EngineDep, SynthesizersDep
+
+Source = Literal["reference", "synthetic", "online"]
+
+
+def router_for(spec: DatasetSpec) -> APIRouter:
+    router = APIRouter(prefix=f"/{spec.name}", tags=[spec.name])
+
+    # Plain `def` routes: sampling and writing take milliseconds of CPU and I/O, run in the
+    # threadpool instead of stalling the event loop.
+    def generate(body: GenerateIn, engine: EngineDep, synthesizers: SynthesizersDep) -> Any:
+        if body.idempotency_key is not None:
+            previous = generation.stored_response(engine, spec.name, body.idempotency_key)
+            if previous is not None:  # replays work even before a synthesizer is loaded
+                return previous
+        loaded = synthesizers.get(spec.name)
+        return generation.generate(engine, spec, loaded, body.n, body.idempotency_key)
+
+    def samples(
+        engine: EngineDep,
+        source: Source | None = None,
+        limit: int = Query(50, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> Any:
+        total, items = generation.list_samples(engine, spec, source=source, limit=limit, offset=offset)
+        return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+    def distributions(engine: EngineDep, bins: int = Query(20, ge=1, le=200)) -> Any:
+        return generation.distributions(engine, spec, bins)
+
+    router.add_api_route(
+        "/generate",
+        generate,
+        methods=["POST"],
+        response_model=GenerateOut,
+        dependencies=[AdminDep],
+        summary=f"Generate labelled synthetic {spec.name} rows and store them",
+    )
+    router.add_api_route(
+        "/samples",
+        samples,
+        methods=["GET"],
+        response_model=SamplesPage,
+        summary="Stored samples, newest first, optionally of one source",
+    )
+    router.add_api_route(
+        "/distributions",
+        distributions,
+        methods=["GET"],
+        response_model=Distributions,
+        response_model_exclude_none=True,
+        summary="Histograms of each feature and the label: reference against synthetic",
+    )
+    return router
+
+
+routers: list[APIRouter] = [router_for(spec) for spec in SPECS.values()]

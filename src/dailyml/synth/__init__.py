@@ -1,0 +1,70 @@
+"""Synthesizers: fit on reference rows, sample labelled rows that pass the spec, report fidelity.
+
+Only the generator (and its CLI and bench) imports this package. Importing it is cheap: the
+implementations (scipy, and SDV/torch for the SDV-backed ones) load when one is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from dailyml.datasets import DatasetSpec
+
+if TYPE_CHECKING:
+    from dailyml.synth.base import Synthesizer
+
+# algorithm -> (module, class, needs a classification dataset). The order is the order the
+# bench and the docs list them in.
+ALGORITHMS: dict[str, tuple[str, str, bool]] = {
+    "empirical_copula": ("dailyml.synth.copula", "EmpiricalCopula", False),
+    "grouped_gaussian_copula": ("dailyml.synth.sdv_models", "GroupedGaussianCopulaSDV", False),
+    "gaussian_copula": ("dailyml.synth.sdv_models", "GaussianCopulaSDV", False),
+    "ctgan": ("dailyml.synth.sdv_models", "CTGANSDV", False),
+    "tvae": ("dailyml.synth.sdv_models", "TVAESDV", False),
+    "multivariate_gaussian": ("dailyml.synth.copula", "MultivariateGaussian", True),
+}
+# The contract's name for the per-variety GaussianCopula (it groups per variety on iris).
+ALIASES = {"per_variety_gaussian_copula": "grouped_gaussian_copula"}
+EPOCH_ALGORITHMS = ("ctgan", "tvae")
+ARTIFACT_FORMAT = "cloudpickle"
+
+
+def algorithms_for(spec: DatasetSpec) -> list[str]:
+    """The algorithms that apply to ``spec``."""
+    return [name for name, (_, _, cls_only) in ALGORITHMS.items() if not cls_only or spec.task == "classification"]
+
+
+def canonical(algorithm: str) -> str:
+    """The algorithm's registered name (resolving the contract's aliases)."""
+    return ALIASES.get(algorithm, algorithm)
+
+
+def synthesizer_class(algorithm: str) -> type[Synthesizer]:
+    module, name, _ = ALGORITHMS[canonical(algorithm)]
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def build(
+    spec: DatasetSpec, algorithm: str, *, seed: int = 42, epochs: int | None = None, **params: Any
+) -> Synthesizer:
+    """An unfitted synthesizer of ``algorithm`` for ``spec`` (ValueError for an unknown one)."""
+    name = canonical(algorithm)
+    if name not in algorithms_for(spec):
+        raise ValueError(f"unknown algorithm {algorithm!r} for {spec.name}; one of {algorithms_for(spec)}")
+    cls = synthesizer_class(name)
+    if name in EPOCH_ALGORITHMS:
+        return cls(spec.name, seed=seed, epochs=epochs, **params)
+    return cls(spec.name, seed=seed, **params)
+
+
+__all__ = [
+    "ALGORITHMS",
+    "ALIASES",
+    "ARTIFACT_FORMAT",
+    "EPOCH_ALGORITHMS",
+    "algorithms_for",
+    "build",
+    "canonical",
+    "synthesizer_class",
+]

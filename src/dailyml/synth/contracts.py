@@ -1,0 +1,94 @@
+"""The generator's request and response models (pydantic only: cheap to import for clients)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_GENERATE = 10_000
+Promote = Literal["auto", "always", "never"]
+
+
+class GenerateIn(BaseModel):
+    """``POST /{dataset}/generate``: how many rows, and an optional key that makes it idempotent."""
+
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(1, ge=1, le=MAX_GENERATE, description="Rows to generate (1 to 10,000)")
+    idempotency_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Repeat the key to get the first answer back, nothing new stored",
+    )
+
+
+class GenerateOut(BaseModel):
+    """The generated rows; each sample carries its label under the dataset's target name."""
+
+    dataset: str
+    n: int
+    synthesizer_version: int
+    replayed: bool
+    samples: list[dict[str, Any]]
+
+
+class SamplesPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[dict[str, Any]]
+
+
+class SynthesizerOut(BaseModel):
+    version: int
+    algorithm: str
+    params: dict[str, Any]
+    metrics: dict[str, Any] = Field(description="The fidelity report")
+    data_hash: str
+    artifact_sha256: str
+    artifact_size: int
+    created_at: datetime
+    aliases: list[str]
+
+
+class SynthesizerList(BaseModel):
+    dataset: str
+    default: int | None
+    versions: list[SynthesizerOut]
+
+
+class FitIn(BaseModel):
+    """``POST /{dataset}/synthesizers/fit``."""
+
+    model_config = ConfigDict(extra="forbid")
+    algorithm: str = Field(description="empirical_copula, gaussian_copula, ctgan, tvae, grouped_gaussian_copula, ...")
+    epochs: int | None = Field(None, ge=1, le=5000, description="CTGAN/TVAE training epochs (default 300)")
+    promote: Promote = Field("auto", description="auto: become default only with better measured fidelity")
+
+
+class JobAccepted(BaseModel):
+    job_id: uuid.UUID
+    status: str
+
+
+class Histogram(BaseModel):
+    kind: Literal["float", "category"]
+    edges: list[float] | None = None
+    categories: list[str] | None = None
+    reference: list[int]
+    synthetic: list[int]
+
+
+class LabelCounts(BaseModel):
+    labels: list[str | int]
+    reference: list[int]
+    synthetic: list[int]
+
+
+class Distributions(BaseModel):
+    dataset: str
+    features: dict[str, Histogram]
+    label: LabelCounts

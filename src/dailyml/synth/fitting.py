@@ -1,0 +1,182 @@
+"""Fit a synthesizer on the reference rows, report its fidelity, register it, maybe make it default.
+
+Synthesizers are fitted on the reference rows of the fixed *training* split only (de-duplicated).
+The test split is the hold-out every model is scored on; a synthesizer that had seen it would
+leak those rows into the synthetic training data of the next challenger. Every reference row,
+training or test, is on the list of rows the synthesizer must never emit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from dailyml.datasets import DatasetSpec, frame_hash
+from dailyml.errors import NotFoundError
+from dailyml.featurestore import training_frame
+from dailyml.registry import Registry
+from dailyml.synth import ARTIFACT_FORMAT, EPOCH_ALGORITHMS, algorithms_for, build, canonical
+from dailyml.synth.base import FitProgress, Synthesizer
+from dailyml.tables import ModelVersion
+from dailyml.training import feature_schema
+
+KIND = "synthesizer"
+DEFAULT = "default"
+FIT_JOB = "fit_synthesizer"
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How thoroughly to fit and score. ``FULL`` for requested fits; ``FAST`` for the first start."""
+
+    report_rows: int = 6000
+    trees: int = 100
+    epochs: int | None = None  # CTGAN/TVAE; None = 300
+
+
+FULL = FitSettings()
+FAST = FitSettings(report_rows=2000, trees=30)
+
+
+def fast_candidates(spec: DatasetSpec) -> list[str]:
+    """What the first start fits: every algorithm that fits in seconds (no CTGAN/TVAE)."""
+    return [a for a in algorithms_for(spec) if a not in EPOCH_ALGORITHMS]
+
+
+def reference_rows(engine: Engine, spec: DatasetSpec) -> pd.DataFrame:
+    """Every reference row in the store (features, ``label``, ``split``)."""
+    frame = training_frame(engine, spec, ("reference",))
+    if frame.empty:
+        raise NotFoundError(f"the feature store has no {spec.name} reference rows: run `dailyml bootstrap`")
+    return frame
+
+
+def fit_rows(spec: DatasetSpec, reference: pd.DataFrame) -> pd.DataFrame:
+    """The rows a synthesizer is fitted on: the training split, exact duplicates dropped."""
+    train = reference[reference["split"] == "train"]
+    return train.drop_duplicates(subset=[*spec.feature_names, "label"]).reset_index(drop=True)
+
+
+def fit(
+    spec: DatasetSpec,
+    algorithm: str,
+    reference: pd.DataFrame,
+    *,
+    seed: int,
+    epochs: int | None = None,
+    progress: FitProgress,
+) -> tuple[Synthesizer, float]:
+    """A fitted synthesizer and its fit time in seconds."""
+    synthesizer = build(spec, algorithm, seed=seed, epochs=epochs)
+    rows = fit_rows(spec, reference)
+    started = time.perf_counter()
+    synthesizer.fit(rows, forbidden_rows=reference, progress=progress)
+    return synthesizer, time.perf_counter() - started
+
+
+def fit_and_register(
+    engine: Engine,
+    registry: Registry,
+    spec: DatasetSpec,
+    algorithm: str,
+    *,
+    seed: int,
+    settings: FitSettings = FULL,
+    epochs: int | None = None,
+    promote: str = "auto",
+    progress: FitProgress,
+) -> dict[str, Any]:
+    """Fit, score, register and (per ``promote``) make default. Returns the job result."""
+    from dailyml.synth.fidelity import choose_default, fidelity_report
+
+    algorithm = canonical(algorithm)
+    reference = reference_rows(engine, spec)
+    epochs = epochs or settings.epochs
+
+    def fitting(fraction: float, message: str) -> None:
+        progress(0.8 * fraction, message)
+
+    synthesizer, seconds = fit(spec, algorithm, reference, seed=seed, epochs=epochs, progress=fitting)
+    progress(0.8, f"scoring {settings.report_rows} sampled rows against the real ones")
+    report = fidelity_report(
+        spec, synthesizer, reference, rows=settings.report_rows, seed=seed, trees=settings.trees, fit_seconds=seconds
+    )
+    current = registry.aliased(spec.name, KIND, DEFAULT)
+    if promote == "always":
+        make_default, reason = True, "promote=always"
+    elif promote == "never":
+        make_default, reason = False, "promote=never"
+    else:
+        make_default, reason = choose_default(report, current.metrics if current else None)
+    report["selection"] = {
+        "policy": promote,
+        "became_default": make_default,
+        "reason": reason,
+        "rule": "faithful label distribution first, then the highest SDMetrics overall quality",
+        "compared_with": None
+        if current is None
+        else {
+            "version": current.version,
+            "algorithm": current.algorithm,
+            "quality": current.metrics.get("quality"),
+        },
+    }
+    progress(0.95, "registering")
+    mv = registry.register(
+        dataset=spec.name,
+        kind=KIND,
+        algorithm=algorithm,
+        payload=synthesizer.dumps(),
+        artifact_format=ARTIFACT_FORMAT,
+        params=synthesizer.describe(),
+        metrics=report,
+        feature_schema=feature_schema(spec),
+        data_hash=frame_hash(fit_rows(spec, reference)[[*spec.feature_names, "label"]]),
+    )
+    if make_default:
+        registry.promote(spec.name, mv.version, kind=KIND, alias=DEFAULT, reason=reason)
+    now_default = registry.aliased(spec.name, KIND, DEFAULT)
+    return {
+        "version": mv.version,
+        "algorithm": algorithm,
+        "became_default": make_default,
+        "reason": reason,
+        "quality": report["quality"],
+        "fit_seconds": round(seconds, 3),
+        "default": now_default.version if now_default else None,
+    }
+
+
+def fit_candidates(
+    engine: Engine,
+    registry: Registry,
+    spec: DatasetSpec,
+    algorithms: list[str],
+    *,
+    seed: int,
+    settings: FitSettings = FAST,
+    progress: FitProgress,
+) -> dict[str, Any]:
+    """Fit each algorithm in turn; the best measured becomes default (``promote='auto'``)."""
+    results = []
+    for i, algorithm in enumerate(algorithms):
+
+        def step(fraction: float, message: str, i: int = i, algorithm: str = algorithm) -> None:
+            progress((i + fraction) / len(algorithms), f"{algorithm}: {message}")
+
+        results.append(fit_and_register(engine, registry, spec, algorithm, seed=seed, settings=settings, progress=step))
+    current = registry.aliased(spec.name, KIND, DEFAULT)
+    return {"fitted": results, "default": current.version if current else None}
+
+
+def load(registry: Registry, mv: ModelVersion) -> Synthesizer:
+    """The synthesizer of a registered version: bytes verified against their sha256 first."""
+    from dailyml.synth.base import SynthesisError
+
+    if mv.kind != KIND or mv.artifact_format != ARTIFACT_FORMAT:
+        raise SynthesisError(f"version {mv.version} is a {mv.kind} ({mv.artifact_format}), not a synthesizer")
+    return Synthesizer.loads(registry.artifact(mv))

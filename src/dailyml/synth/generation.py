@@ -1,0 +1,225 @@
+"""Generated rows into the feature store, idempotently; and the views over stored samples.
+
+A generation writes its samples, their typed features and (with a key) its response in ONE
+transaction: either all of it is stored or none. A repeated idempotency key returns the stored
+response and writes nothing; two requests racing with the same key meet the unique constraint
+on ``generation_requests``, and the loser rolls back and returns the winner's response.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from dailyml.datasets import DatasetSpec
+from dailyml.db import as_utc
+from dailyml.errors import ConflictError
+from dailyml.featurestore import NewSample, insert_samples, samples_t, versions_t
+from dailyml.synth.base import Synthesizer
+from dailyml.tables import GenerationRequest, feature_table, utcnow
+
+requests_t: sa.Table = GenerationRequest.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class LoadedSynthesizer:
+    """A default synthesizer in memory, with the registry ids its rows are stamped with."""
+
+    dataset: str
+    version_id: int
+    version: int
+    algorithm: str
+    synthesizer: Synthesizer
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def sample(self, n: int) -> Any:
+        # SDV models keep sampling state on the instance: one draw at a time per synthesizer.
+        with self.lock:
+            return self.synthesizer.sample(n)
+
+
+def stored_response(engine: Engine, dataset: str, key: str) -> dict[str, Any] | None:
+    """The response stored under ``key``, marked as a replay, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(requests_t.c.response).where(requests_t.c.dataset == dataset, requests_t.c.idempotency_key == key)
+        ).first()
+    if row is None:
+        return None
+    return {**row.response, "replayed": True}
+
+
+def _sample_json(spec: DatasetSpec, sample_id: uuid.UUID, features: dict[str, Any], label: str, when: Any) -> dict:
+    return {
+        "sample_id": str(sample_id),
+        "features": features,
+        spec.target: spec.label_to_api(label),
+        "event_time": when.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def generate(
+    engine: Engine, spec: DatasetSpec, loaded: LoadedSynthesizer, n: int, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Sample ``n`` rows, store them as ``synthetic`` with their label and producer, and answer.
+
+    With an ``idempotency_key`` already used, the first answer comes back (``replayed``) and
+    nothing is sampled or stored.
+    """
+    if idempotency_key is not None:
+        previous = stored_response(engine, spec.name, idempotency_key)
+        if previous is not None:
+            return previous
+    batch = loaded.sample(n)
+    now = utcnow()
+    rows, samples = [], []
+    for record in batch.frame.to_dict("records"):
+        features = {f.name: (str(record[f.name]) if f.is_categorical else float(record[f.name])) for f in spec.features}
+        sample_id = uuid.uuid4()
+        rows.append(
+            NewSample(
+                features=features,
+                label=str(record["label"]),
+                producer_version_id=loaded.version_id,
+                event_time=now,
+                id=sample_id,
+            )
+        )
+        samples.append(_sample_json(spec, sample_id, features, str(record["label"]), now))
+    response = {
+        "dataset": spec.name,
+        "n": len(samples),
+        "synthesizer_version": loaded.version,
+        "replayed": False,
+        "samples": samples,
+    }
+    try:
+        with engine.begin() as conn:
+            if idempotency_key is not None:
+                # First: a concurrent twin fails here, before writing any sample.
+                conn.execute(
+                    requests_t.insert().values(
+                        dataset=spec.name, idempotency_key=idempotency_key, response=response, created_at=now
+                    )
+                )
+            insert_samples(conn, spec, rows, "synthetic")
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        previous = stored_response(engine, spec.name, idempotency_key)
+        if previous is None:  # the constraint fired but the winner's row is not visible: say so
+            raise ConflictError(f"idempotency key {idempotency_key!r} is being used by a concurrent request") from None
+        return previous
+    return response
+
+
+def list_samples(
+    engine: Engine, spec: DatasetSpec, *, source: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """A page of stored samples, newest first, with features, label and producing synthesizer."""
+    ft = feature_table(spec.name)
+    where = [samples_t.c.dataset == spec.name]
+    if source:
+        where.append(samples_t.c.source == source)
+    query = (
+        sa.select(
+            samples_t.c.id,
+            samples_t.c.label,
+            samples_t.c.source,
+            samples_t.c.event_time,
+            versions_t.c.version,
+            *[ft.c[f] for f in spec.feature_names],
+        )
+        .select_from(
+            samples_t.join(ft, ft.c.sample_id == samples_t.c.id).outerjoin(
+                versions_t, versions_t.c.id == samples_t.c.producer_version_id
+            )
+        )
+        .where(*where)
+        .order_by(samples_t.c.created_at.desc(), samples_t.c.event_time.desc(), samples_t.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    count = sa.select(sa.func.count()).select_from(samples_t).where(*where)
+    with engine.connect() as conn:
+        total = int(conn.execute(count).scalar_one())
+        items = [
+            {
+                "sample_id": r["id"],
+                "features": {f: r[f] for f in spec.feature_names},
+                spec.target: spec.label_to_api(r["label"]),
+                "source": r["source"],
+                "event_time": as_utc(r["event_time"]),
+                "synthesizer_version": r["version"],
+            }
+            for r in conn.execute(query).mappings()
+        ]
+    return total, items
+
+
+def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> dict[str, Any]:
+    """Histograms of every feature and the label, reference against synthetic, computed by the
+    database (a handful of aggregate queries, whatever the number of stored rows)."""
+    ft = feature_table(spec.name)
+    joined = samples_t.join(ft, ft.c.sample_id == samples_t.c.id)
+    sources = ("reference", "synthetic")
+    base = [samples_t.c.dataset == spec.name, samples_t.c.source.in_(sources)]
+    features: dict[str, Any] = {}
+    with engine.connect() as conn:
+        for f in spec.features:
+            column = ft.c[f.name]
+            if f.is_categorical:
+                counts = _grouped(
+                    conn, sa.select(samples_t.c.source, column, sa.func.count()).select_from(joined), base, column
+                )
+                categories = list(f.categories)
+                features[f.name] = {
+                    "kind": "category",
+                    "categories": categories,
+                    **{s: [counts.get((s, c), 0) for c in categories] for s in sources},
+                }
+                continue
+            low, high = conn.execute(
+                sa.select(sa.func.min(column), sa.func.max(column)).select_from(joined).where(*base)
+            ).one()
+            if low is None:
+                low, high = 0.0, 1.0
+            low, high = float(low), float(high)
+            width = (high - low) / bins if high > low else 1.0
+            # Values are >= low, so the integer cast is a floor; the maximum goes in the last bin.
+            index = sa.cast((column - low) / width, sa.Integer)
+            bucket = sa.case((index >= bins, bins - 1), else_=index).label("bucket")
+            counts = _grouped(
+                conn, sa.select(samples_t.c.source, bucket, sa.func.count()).select_from(joined), base, bucket
+            )
+            features[f.name] = {
+                "kind": "float",
+                "edges": [low + i * width for i in range(bins + 1)],
+                **{s: [counts.get((s, i), 0) for i in range(bins)] for s in sources},
+            }
+        label_counts = _grouped(
+            conn,
+            sa.select(samples_t.c.source, samples_t.c.label, sa.func.count()).select_from(samples_t),
+            [*base, samples_t.c.label.is_not(None)],
+            samples_t.c.label,
+        )
+    labels = list(spec.labels)
+    return {
+        "dataset": spec.name,
+        "features": features,
+        "label": {
+            "labels": [spec.label_to_api(x) for x in labels],
+            **{s: [label_counts.get((s, x), 0) for x in labels] for s in sources},
+        },
+    }
+
+
+def _grouped(conn: Any, query: Any, where: list[Any], key: Any) -> dict[tuple[str, Any], int]:
+    rows = conn.execute(query.where(*where).group_by(samples_t.c.source, key))
+    return {(str(source), value): int(n) for source, value, n in rows}
