@@ -81,8 +81,14 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
         def daily(client: SchedulerClient, status: str | None = None) -> list[RunOut]:
             return _today(client.runs(job="daily", status=status, limit=500), today)
 
-        _wait_for(lambda: len(daily(a, "failed")) == 2, 30, "the outage to fail both runs")
-        assert all("generate" in (r.error or "") and "cannot reach" in (r.error or "") for r in daily(a))
+        failed: list[RunOut] = []
+
+        def both_failed() -> bool:
+            failed[:] = daily(a, "failed")  # one snapshot: a retry may be running a moment later
+            return len(failed) == 2
+
+        _wait_for(both_failed, 30, "the outage to fail both runs")
+        assert all("generate" in (r.error or "") and "cannot reach" in (r.error or "") for r in failed)
         assert _synthetic_count(db) == before
 
         # The generator comes back: the next ticks retry and the day's runs succeed, once.
