@@ -63,18 +63,18 @@ def test_gradio_iris_predicts_and_draws_the_flower_from_the_inputs(page: Any, gr
     )
     assert _sepal_height(page) / before == pytest.approx(7.6 / 5.8, rel=0.05)
 
-    setosa = {"sepal_length": 5.0, "sepal_width": 3.4, "petal_length": 1.5, "petal_width": 0.2}
-    for name, value in setosa.items():
+    virginica = {"sepal_length": 7.2, "sepal_width": 3.2, "petal_length": 6.0, "petal_width": 2.2}
+    for name, value in virginica.items():
         _set_number(page, f"iris-{name}", value)
     page.click("#iris-predict")
     result = page.locator("#iris-result")
-    result.get_by_text("setosa").wait_for(timeout=TIMEOUT_MS)
+    result.get_by_text("virginica").wait_for(timeout=TIMEOUT_MS)
     assert "model version v1" in result.inner_text()
     probabilities = page.locator("#iris-probabilities").inner_text()
     for variety in ("setosa", "versicolor", "virginica"):
         assert variety in probabilities
     assert re.search(r"\d+%", probabilities)
-    assert "sepal 5 × 3.4 cm · petal 1.5 × 0.2 cm" in page.locator("#iris-drawing").inner_text()
+    assert "sepal 7.2 × 3.2 cm · petal 6 × 2.2 cm" in page.locator("#iris-drawing").inner_text()
     copy_to_docs(screenshot(page, "gradio-iris"))
 
 
