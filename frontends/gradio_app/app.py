@@ -45,6 +45,9 @@ def launch_options() -> dict[str, Any]:
     return {"theme": gr.themes.Soft(primary_hue="violet", secondary_hue="rose"), "css": CSS}
 
 
+InputField = gr.Number | gr.Radio  # the input components a form is made of
+
+
 def _let_through(num: float | int, minimum: float | int | None, maximum: float | int | None) -> None:
     return None
 
@@ -55,7 +58,7 @@ class DatasetForm:
 
     spec: SpecOut
     from_service: bool
-    inputs: list[gr.components.Component] = field(default_factory=list)
+    inputs: list[InputField] = field(default_factory=list)
 
     @property
     def features(self) -> list[FeatureOut]:
@@ -73,7 +76,7 @@ def _fetch_spec(client: PredictorClient, dataset: str) -> tuple[SpecOut, bool]:
         return local_spec(dataset), False
 
 
-def _input_for(dataset: str, feature: FeatureOut) -> gr.components.Component:
+def _input_for(dataset: str, feature: FeatureOut) -> InputField:
     if feature.kind == "category":
         return gr.Radio(
             choices=list(feature.categories),
@@ -103,7 +106,7 @@ def _input_for(dataset: str, feature: FeatureOut) -> gr.components.Component:
 def _layout_inputs(form: DatasetForm, per_row: int) -> None:
     """Categorical choices first, then the numbers in rows of ``per_row``."""
     spec = form.spec
-    by_name: dict[str, gr.components.Component] = {}
+    by_name: dict[str, InputField] = {}
     for feature in categorical_features(spec):
         by_name[feature.name] = _input_for(spec.name, feature)
     numbers = numeric_features(spec)
@@ -165,7 +168,7 @@ def _wine_result(answer: dict[str, Any]) -> str:
     )
 
 
-def _colour_input(form: DatasetForm) -> gr.components.Component:
+def _colour_input(form: DatasetForm) -> InputField:
     return next(c for f, c in zip(form.features, form.inputs, strict=True) if f.kind == "category")
 
 
