@@ -28,7 +28,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_db_engine(cfg.resolved_database_url)
         registry = Registry.from_settings(engine, cfg)
         model_server = ModelServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
-        prediction_log = PredictionLog(engine, cfg.log_flush_seconds, cfg.log_batch_size, cfg.log_queue_max)
+        prediction_log = PredictionLog(
+            engine, cfg.log_flush_seconds, cfg.log_batch_size, cfg.log_queue_max, enabled=cfg.log_predictions
+        )
         app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
         app.state.models, app.state.prediction_log = model_server, prediction_log
         app.state.jobs = JobRunner(engine)

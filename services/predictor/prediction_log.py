@@ -30,8 +30,11 @@ class LogEntry:
 
 
 class PredictionLog:
-    def __init__(self, engine: Engine, flush_seconds: float, batch_size: int, max_queue: int) -> None:
+    def __init__(
+        self, engine: Engine, flush_seconds: float, batch_size: int, max_queue: int, enabled: bool = True
+    ) -> None:
         self.engine = engine
+        self.enabled = enabled
         self.flush_seconds = flush_seconds
         self.batch_size = batch_size
         self._queue: queue.Queue[LogEntry] = queue.Queue(maxsize=max_queue)
@@ -43,6 +46,8 @@ class PredictionLog:
         self.failed_batches = 0
 
     def submit(self, entries: list[LogEntry]) -> None:
+        if not self.enabled:
+            return
         for entry in entries:
             try:
                 self._queue.put_nowait(entry)

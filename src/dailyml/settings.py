@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     scheduler_url: str = "http://127.0.0.1:8002"
 
     model_poll_seconds: float = Field(default=2.0, gt=0, description="How often replicas look for a new champion.")
+    log_predictions: bool = Field(default=True, description="Log online predictions to the feature store.")
     log_flush_seconds: float = Field(default=0.2, gt=0, description="Prediction log batching interval.")
     log_batch_size: int = Field(default=500, gt=0)
     log_queue_max: int = Field(default=100_000, gt=0)

@@ -17,8 +17,15 @@ def test_wine_reference_matches_the_published_counts() -> None:
     frame = WINE.load_reference(DATA)
     assert len(frame) == 1599 + 4898
     assert frame.groupby("wine_type").size().to_dict() == {"red": 1599, "white": 4898}
-    assert frame["label"].value_counts().to_dict() == {"6": 2836, "5": 2138, "7": 1079, "4": 216, "8": 193,
-                                                        "3": 30, "9": 5}
+    assert frame["label"].value_counts().to_dict() == {
+        "6": 2836,
+        "5": 2138,
+        "7": 1079,
+        "4": 216,
+        "8": 193,
+        "3": 30,
+        "9": 5,
+    }
     assert frame.duplicated().sum() == 1177  # the lab's leak: 18% exact duplicates
 
 
@@ -58,7 +65,12 @@ def test_ph_is_bounded_by_the_ph_scale() -> None:
 
 
 def test_validate_row_names_each_broken_rule() -> None:
-    row = {f: 1.0 for f in WINE.feature_names} | {"wine_type": "rose", "ph": 15.0, "alcohol": float("nan"), "density": 2.0}
+    row = {f: 1.0 for f in WINE.feature_names} | {
+        "wine_type": "rose",
+        "ph": 15.0,
+        "alcohol": float("nan"),
+        "density": 2.0,
+    }
     errors = WINE.validate_row(row)
     assert set(errors) == {"wine_type", "ph", "alcohol", "density"}
     assert "red" in errors["wine_type"] and "14" in errors["ph"] and "finite" in errors["alcohol"]
