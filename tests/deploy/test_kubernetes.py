@@ -270,7 +270,7 @@ def test_database_url_is_assembled_from_defined_variables(docs: Docs) -> None:
                 defined.add(item["name"])
             env = container_env(docs, container)
             if "DAILYML_DATABASE_URL" in env:
-                assert env["DAILYML_DATABASE_URL"].startswith(
+                assert str(env["DAILYML_DATABASE_URL"]).startswith(
                     "postgresql+psycopg://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@"
                 )
 
