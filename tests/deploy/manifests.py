@@ -274,25 +274,32 @@ def kubectl() -> str | None:
 
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
-    """Render a kustomization with ``kubectl kustomize`` (offline; no cluster needed)."""
+    """Render a kustomization: ``kubectl kustomize`` (offline) where kubectl exists, else our renderer."""
     binary = kubectl()
     if binary is None:
-        raise RuntimeError("kubectl is not installed")
+        from tests.deploy.kustomize import render
+
+        return render(directory)
     result = subprocess.run([binary, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise AssertionError(f"kubectl kustomize {directory} failed:\n{result.stderr}")
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-def render_overlay(workdir: Path) -> tuple[list[dict[str, Any]], str]:
-    """The example overlay rendered from a copy of k8s/, with a test secrets.env (never committed)."""
+def overlay_copy(workdir: Path) -> Path:
+    """A copy of k8s/ with a test secrets.env (never committed) in the example overlay."""
     copy = workdir / "k8s"
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets.env"))
     overlay = copy / "overlays" / "example"
     (overlay / "secrets.env").write_text(
         "DAILYML_ADMIN_TOKEN=k8s-test-token-93c1\nPOSTGRES_PASSWORD=k8s-test-pw-52d7\n"
     )
-    docs = kustomize(overlay)
+    return overlay
+
+
+def render_overlay(workdir: Path) -> tuple[list[dict[str, Any]], str]:
+    """The example overlay rendered, and the file it was written to (for kubernetes-validate)."""
+    docs = kustomize(overlay_copy(workdir))
     rendered = workdir / "overlay.yaml"
     rendered.write_text(yaml.safe_dump_all(docs, sort_keys=False))
     return docs, str(rendered)
