@@ -50,6 +50,7 @@ class NewPrediction:
     predicted_label: str
     score: float | None = None
     probabilities: dict[str, float] | None = None
+    actual_label: str | None = None  # the sample's label, when known at prediction time
     id: uuid.UUID | None = None
     created_at: datetime | None = None
 
@@ -102,6 +103,7 @@ def insert_predictions(conn: Connection, spec: DatasetSpec, predictions: Sequenc
                 "sample_id": p.sample_id,
                 "model_version_id": p.model_version_id,
                 "predicted_label": p.predicted_label,
+                "actual_label": p.actual_label,
                 "score": p.score,
                 "probabilities": p.probabilities,
                 "created_at": p.created_at or now,
@@ -202,7 +204,7 @@ def history(
             predictions_t.c.score,
             predictions_t.c.probabilities,
             predictions_t.c.created_at,
-            samples_t.c.label.label("actual"),
+            predictions_t.c.actual_label.label("actual"),
             samples_t.c.source,
             samples_t.c.event_time,
             versions_t.c.version.label("model_version"),
@@ -214,11 +216,11 @@ def history(
         .limit(limit)
         .offset(offset)
     )
-    count = (
-        sa.select(sa.func.count())
-        .select_from(predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id))
-        .where(*where)
+    # Without a source filter the count needs no join: one index range of the predictions table.
+    counted = (
+        predictions_t if not source else predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id)
     )
+    count = sa.select(sa.func.count()).select_from(counted).where(*where)
     with engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
         rows = []
@@ -247,13 +249,16 @@ def set_actual(engine: Engine, spec: DatasetSpec, prediction_id: uuid.UUID, labe
                 {"actual": spec.label_to_api(row.label)},
             )
         conn.execute(samples_t.update().where(samples_t.c.id == row.id).values(label=label))
+        conn.execute(predictions_t.update().where(predictions_t.c.sample_id == row.id).values(actual_label=label))
     return {"prediction_id": prediction_id, "sample_id": row.id, "actual": spec.label_to_api(label)}
 
 
 def _labelled_predictions(spec: DatasetSpec, model_version: int | None, source: str | None) -> tuple[Any, list[Any]]:
-    joined = predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id)
-    where: list[Any] = [predictions_t.c.dataset == spec.name, samples_t.c.label.is_not(None)]
+    # Reads the partial index of labelled predictions; joins only what a filter needs.
+    joined: Any = predictions_t
+    where: list[Any] = [predictions_t.c.dataset == spec.name, predictions_t.c.actual_label.is_not(None)]
     if source:
+        joined = joined.join(samples_t, samples_t.c.id == predictions_t.c.sample_id)
         where.append(samples_t.c.source == source)
     if model_version is not None:
         joined = joined.join(versions_t, versions_t.c.id == predictions_t.c.model_version_id)
@@ -267,10 +272,10 @@ def confusion_matrix(
     """Counts of (actual, predicted) over labelled predictions, every label of the spec present."""
     joined, where = _labelled_predictions(spec, model_version, source)
     query = (
-        sa.select(samples_t.c.label, predictions_t.c.predicted_label, sa.func.count())
+        sa.select(predictions_t.c.actual_label, predictions_t.c.predicted_label, sa.func.count())
         .select_from(joined)
         .where(*where)
-        .group_by(samples_t.c.label, predictions_t.c.predicted_label)
+        .group_by(predictions_t.c.actual_label, predictions_t.c.predicted_label)
     )
     labels = list(spec.labels)
     index = {label: i for i, label in enumerate(labels)}
@@ -310,10 +315,10 @@ def metrics_over_time(
     within-one accuracy of the shown grade. The newest ``limit`` buckets, oldest first."""
     joined, where = _labelled_predictions(spec, model_version, source)
     key = _bucket_expr(engine.dialect.name, predictions_t.c.created_at, bucket).label("bucket")
-    correct = sa.case((samples_t.c.label == predictions_t.c.predicted_label, 1.0), else_=0.0)
+    correct = sa.case((predictions_t.c.actual_label == predictions_t.c.predicted_label, 1.0), else_=0.0)
     columns: list[Any] = [key, sa.func.count().label("n"), sa.func.avg(correct).label("accuracy")]
     if spec.task == "regression":
-        actual = sa.cast(samples_t.c.label, sa.Float)
+        actual = sa.cast(predictions_t.c.actual_label, sa.Float)
         shown = sa.cast(predictions_t.c.predicted_label, sa.Float)
         columns += [
             sa.func.avg(sa.func.abs(predictions_t.c.score - actual)).label("mae"),

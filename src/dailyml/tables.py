@@ -50,12 +50,25 @@ class Sample(SQLModel, table=True):
 
 
 class Prediction(SQLModel, table=True):
-    """A model's answer for one sample. The true label is the sample's: no guessing by position."""
+    """A model's answer for one sample, pointing at that sample: no guessing by position.
+
+    ``actual_label`` is the sample's true label, copied here when it is known (at prediction time
+    for labelled samples, or when it is recorded later, in the same transaction as the sample's):
+    the monitoring aggregates then read one table through a partial index of labelled rows,
+    instead of joining a million unlabelled online predictions to their samples.
+    """
 
     __tablename__ = "predictions"
     __table_args__ = (
         sa.Index("ix_predictions_dataset_time", "dataset", "created_at"),
         sa.Index("ix_predictions_sample", "sample_id"),
+        sa.Index(
+            "ix_predictions_labelled",
+            "dataset",
+            "created_at",
+            sqlite_where=sa.text("actual_label IS NOT NULL"),
+            postgresql_where=sa.text("actual_label IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -63,6 +76,7 @@ class Prediction(SQLModel, table=True):
     sample_id: uuid.UUID = Field(foreign_key="samples.id")
     model_version_id: int = Field(foreign_key="model_versions.id")
     predicted_label: str = Field(max_length=32)
+    actual_label: str | None = Field(default=None, max_length=32)
     score: float | None = None  # regression: the raw (unrounded) prediction
     probabilities: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _ts()

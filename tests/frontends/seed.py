@@ -87,6 +87,7 @@ def past_predictions(engine: Engine, client: PredictorClient, dataset: str, days
                 predicted_label=str(answer[spec.target]),
                 score=answer.get("score"),
                 probabilities=answer.get("probabilities"),
+                actual_label=str(row["label"]),
                 created_at=when,
             )
         )

@@ -102,6 +102,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
                         predicted_label=a.label,
                         score=a.score,
                         probabilities=a.probabilities,
+                        actual_label=p["label"],
                     )
                     for p, a in zip(pending, answers, strict=True)
                 ],
