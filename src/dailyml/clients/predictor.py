@@ -44,10 +44,17 @@ class PredictorClient(ServiceClient):
         return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version, source=source))
 
     def metrics(
-        self, dataset: str, *, bucket: str = "day", model_version: int | None = None, source: str | None = None
+        self,
+        dataset: str,
+        *,
+        bucket: str = "day",
+        model_version: int | None = None,
+        source: str | None = None,
+        limit: int | None = None,
     ) -> MetricsSeries:
+        """Per-bucket accuracy (and MAE for regression); the newest ``limit`` buckets, oldest first."""
         return MetricsSeries(
-            **self.get(f"/{dataset}/metrics", bucket=bucket, model_version=model_version, source=source)
+            **self.get(f"/{dataset}/metrics", bucket=bucket, model_version=model_version, source=source, limit=limit)
         )
 
     def spec(self, dataset: str) -> SpecOut:
