@@ -39,7 +39,10 @@ class SchedulerSettings(BaseSettings):
     timezone: str = Field(default="UTC", description="Time zone of the cron expressions and of the run dates.")
     fast: bool = Field(default=False, description="Run the daily loop every minute (demo: watch the dashboard fill).")
     misfire_grace_hours: float = Field(
-        default=12.0, gt=0, description="A run missed while the scheduler was down is caught up if this recent."
+        # APScheduler takes whole seconds: anything under one second would round to zero and crash it.
+        default=12.0,
+        ge=1 / 3600,
+        description="A run missed while the scheduler was down is caught up if this recent (at least 1 s).",
     )
     promotion_margin: float = Field(
         default=0.01,

@@ -89,3 +89,10 @@ def test_gate_agrees_with_the_core_promotion_rule(
 
 def test_gate_promotes_when_there_is_no_champion() -> None:
     assert gate(_result("accuracy", 0.1, None), 0.5).promote
+
+
+def test_misfire_grace_under_one_second_is_refused() -> None:
+    # APScheduler takes whole seconds; a smaller grace would round to 0 and crash it at start.
+    with pytest.raises(ValidationError, match="misfire_grace_hours"):
+        SchedulerSettings(misfire_grace_hours=0.0001)  # type: ignore[arg-type]
+    assert SchedulerSettings(misfire_grace_hours=1 / 3600).misfire_grace_hours > 0  # type: ignore[arg-type]
