@@ -263,17 +263,21 @@ def cmd_up(args: argparse.Namespace) -> int:
         procs.append((entry, subprocess.Popen(cmd, env=env)))
         started.append(entry)
 
-    def stop(*_: Any) -> None:
-        for _, p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for _, p in procs:
+    def stop() -> None:
+        for _entry, proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for _entry, proc in procs:
             try:
-                p.wait(timeout=15)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                p.kill()
+                proc.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    def on_sigterm(*_: Any) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         table = Table(title="dailyml is up")
         table.add_column("service")

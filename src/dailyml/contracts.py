@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
@@ -21,22 +22,22 @@ _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 def _field(feature: Feature) -> tuple[Any, Any]:
-    extra = {"unit": feature.unit} if feature.unit else None
+    extra: JsonDict | None = {"unit": feature.unit} if feature.unit else None
     if feature.is_categorical:
-        return (
-            Literal[feature.categories],
-            Field(
-                description=feature.description,  # type: ignore[valid-type]
-                json_schema_extra=extra,
-            ),
-        )
-    bounds: dict[str, float] = {}
-    if feature.minimum is not None:
-        bounds["gt" if feature.exclusive_minimum else "ge"] = feature.minimum
-    if feature.maximum is not None:
-        bounds["le"] = feature.maximum
+        choices: Any = Literal[feature.categories]  # type: ignore[valid-type]
+        return (choices, Field(description=feature.description, json_schema_extra=extra))
+    low = feature.minimum
     title = f"{feature.description} ({feature.unit})" if feature.unit else feature.description
-    return (float, Field(description=title, json_schema_extra=extra, **bounds))
+    return (
+        float,
+        Field(
+            description=title,
+            json_schema_extra=extra,
+            gt=low if feature.exclusive_minimum else None,
+            ge=None if feature.exclusive_minimum else low,
+            le=feature.maximum,
+        ),
+    )
 
 
 def _constraint_validator(constraint: Constraint) -> Any:

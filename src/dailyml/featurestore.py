@@ -298,8 +298,8 @@ def _bucket_expr(dialect: str, column: Any, bucket: str) -> Any:
             return sa.func.date(column, "-6 days", "weekday 1")
         return sa.func.strftime(fmt[bucket], column)
     trunc = sa.func.date_trunc(bucket, sa.func.timezone("UTC", column))
-    fmt = {"minute": 'YYYY-MM-DD"T"HH24:MI:00', "hour": 'YYYY-MM-DD"T"HH24:00:00'}.get(bucket, "YYYY-MM-DD")
-    return sa.func.to_char(trunc, fmt)
+    pattern = {"minute": 'YYYY-MM-DD"T"HH24:MI:00', "hour": 'YYYY-MM-DD"T"HH24:00:00'}.get(bucket, "YYYY-MM-DD")
+    return sa.func.to_char(trunc, pattern)
 
 
 def metrics_over_time(
