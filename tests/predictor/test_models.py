@@ -65,3 +65,10 @@ def test_admin_endpoints_refuse_when_no_token_is_configured(db) -> None:  # type
     with TestClient(create_app(settings)) as client:
         r = client.post("/iris/models/rollback", headers=ADMIN)
         assert r.status_code == 403 and "DAILYML_ADMIN_TOKEN" in r.json()["message"]
+
+
+def test_served_models_predict_single_threaded(api: TestClient) -> None:
+    # Requests are parallel already; joblib fan-out per one-row predict only adds latency.
+    wine = api.app_state.models.get("wine").estimator  # type: ignore[attr-defined]
+    n_jobs = {k: v for k, v in wine.get_params().items() if k.endswith("n_jobs")}
+    assert n_jobs and set(n_jobs.values()) == {1}
