@@ -65,7 +65,7 @@ class ModelServer:
                         continue
                     mv = self.registry.get_by_id(version_id)
                     estimator = single_threaded(self.registry.load(mv))
-                    self._models[dataset] = LoadedModel(dataset, version_id, mv.version, mv.algorithm, estimator)
+                    self._models[dataset] = LoadedModel.load(dataset, version_id, mv.version, mv.algorithm, estimator)
                     log.info("%s: serving model version %s (%s)", dataset, mv.version, mv.algorithm)
                     self.last_error = None
                 except Exception as exc:  # keep serving the old champion; report in /readyz

@@ -47,7 +47,8 @@ def test_0002_backfills_actual_labels_from_the_samples(empty_database_url: str) 
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
-                    "INSERT INTO model_versions (id, dataset, kind, version, algorithm, params, metrics, feature_schema,"
+                    "INSERT INTO model_versions (id, dataset, kind, version, algorithm, params, metrics,"
+                    " feature_schema,"
                     " data_hash, artifact_sha256, artifact_format, artifact_uri, artifact_size, created_at) VALUES"
                     " (1, 'iris', 'model', 1, 'x', '{}', '{}', '{}', '0', '0', 'skops', 'file://0', 0, '2026-01-01')"
                 )
@@ -62,7 +63,8 @@ def test_0002_backfills_actual_labels_from_the_samples(empty_database_url: str) 
                 )
                 conn.execute(
                     sa.text(
-                        "INSERT INTO predictions (id, dataset, sample_id, model_version_id, predicted_label, created_at)"
+                        "INSERT INTO predictions (id, dataset, sample_id, model_version_id, predicted_label,"
+                        " created_at)"
                         " VALUES (:pid, 'iris', :sid, 1, 'setosa', '2026-01-01')"
                     ),
                     {"pid": sid.replace("a", "c").replace("b", "d"), "sid": sid},

@@ -1,0 +1,44 @@
+"""Compiled predictors give scikit-learn's answers, on every reference row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dailyml.compiled import compile_model
+from dailyml.datasets import IRIS, WINE
+from dailyml.pipelines import candidates
+from dailyml.settings import PROJECT_ROOT
+
+DATA = PROJECT_ROOT / "data"
+
+
+@pytest.mark.parametrize("name", ["random_forest", "extra_trees"])
+def test_compiled_forests_equal_scikit_learn_on_every_wine_row(name: str) -> None:
+    frame = WINE.load_reference(DATA)
+    candidate = next(c for c in candidates(WINE, "fast") if c.name == name)
+    model = candidate.build(3).fit(frame[WINE.feature_names], frame["label"].astype(int))
+    compiled = compile_model(model)
+    assert compiled is not None
+    expected = model.predict(frame[WINE.feature_names])
+    actual = compiled.predict(frame[WINE.feature_names].to_dict("records"))
+    assert np.array_equal(actual, expected)  # bit for bit: same float32 comparisons, same leaves
+
+
+def test_compiled_logistic_regression_equals_scikit_learn_on_every_iris_row() -> None:
+    frame = IRIS.load_reference(DATA)
+    candidate = next(c for c in candidates(IRIS, "full") if c.name == "logistic_regression")
+    model = candidate.build(0).fit(frame[IRIS.feature_names], frame["label"])
+    compiled = compile_model(model)
+    assert compiled is not None and compiled.classes == tuple(model.classes_)
+    expected = model.predict_proba(frame[IRIS.feature_names])
+    actual = compiled.predict(frame[IRIS.feature_names].to_dict("records"))
+    assert np.allclose(actual, expected, rtol=0, atol=1e-12)
+    assert (actual.argmax(axis=1) == expected.argmax(axis=1)).all()
+
+
+@pytest.mark.parametrize("name", ["majority_class", "knn_k5"])
+def test_unsupported_models_are_left_to_scikit_learn(name: str) -> None:
+    frame = IRIS.load_reference(DATA)
+    candidate = next(c for c in candidates(IRIS, "full") if c.name == name)
+    assert compile_model(candidate.build(0).fit(frame[IRIS.feature_names], frame["label"])) is None
