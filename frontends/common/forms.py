@@ -6,35 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dailyml.contracts import FeatureOut, SpecOut
+from dailyml.contracts import FeatureOut, SpecOut, spec_out
 from dailyml.datasets import get_spec
 
 
 def local_spec(dataset: str) -> SpecOut:
     """The spec from the shared core, without reference statistics: field names, units and ranges
     for when the predictor cannot be asked (its ``/spec`` adds the medians)."""
-    spec = get_spec(dataset)
-    return SpecOut(
-        name=spec.name,
-        title=spec.title,
-        task=spec.task,
-        target=spec.target,
-        target_description=spec.target_description,
-        labels=[spec.label_to_api(x) for x in spec.labels],
-        features=[
-            FeatureOut(
-                name=f.name,
-                description=f.description,
-                unit=f.unit,
-                kind=f.kind,
-                minimum=f.minimum,
-                maximum=f.maximum,
-                exclusive_minimum=f.exclusive_minimum,
-                categories=list(f.categories),
-            )
-            for f in spec.features
-        ],
-    )
+    return spec_out(get_spec(dataset))
 
 
 def field_label(feature: FeatureOut) -> str:

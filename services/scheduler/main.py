@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -24,7 +23,7 @@ from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
 from dailyml.settings import Settings, get_settings
-from dailyml.web import admin_guard, install_error_handlers
+from dailyml.web import admin_guard, database_status, from_state, install_error_handlers
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings, get_scheduler_settings, parse_cron
 from services.scheduler.jobs import JOB_BODIES, Generator
@@ -123,7 +122,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    admin = admin_guard(lambda request: request.app.state.settings)
+    admin = admin_guard(from_state("settings"))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -133,13 +132,7 @@ def create_app(
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> JSONResponse:
         """503 until the database answers (the run log is readable) and the scheduler is running."""
-        checks: dict[str, Any] = {}
-        try:
-            with request.app.state.engine.connect() as conn:
-                conn.execute(sa.text("SELECT count(*) FROM runs"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unavailable: {type(exc).__name__}"
+        checks: dict[str, Any] = {"database": database_status(request.app.state.engine, "SELECT count(*) FROM runs")}
         checks["scheduler"] = "running" if request.app.state.scheduler.running else "stopped"
         ready = checks["database"] == "ok" and checks["scheduler"] == "running"
         return JSONResponse(

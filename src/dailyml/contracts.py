@@ -221,6 +221,32 @@ class SpecOut(BaseModel):
     features: list[FeatureOut]
 
 
+def spec_out(spec: DatasetSpec, reference: dict[str, dict[str, Any]] | None = None) -> SpecOut:
+    """A dataset spec as the API describes it, with reference statistics when given."""
+    return SpecOut(
+        name=spec.name,
+        title=spec.title,
+        task=spec.task,
+        target=spec.target,
+        target_description=spec.target_description,
+        labels=[spec.label_to_api(x) for x in spec.labels],
+        features=[
+            FeatureOut(
+                name=f.name,
+                description=f.description,
+                unit=f.unit,
+                kind=f.kind,
+                minimum=f.minimum,
+                maximum=f.maximum,
+                exclusive_minimum=f.exclusive_minimum,
+                categories=list(f.categories),
+                reference=(reference or {}).get(f.name, {}),
+            )
+            for f in spec.features
+        ],
+    )
+
+
 class PendingResult(BaseModel):
     dataset: str
     predicted: int

@@ -114,3 +114,25 @@ def admin_guard(get_settings: Callable[[Request], Settings]) -> Any:
             raise AdminRequired("a valid 'Authorization: Bearer <DAILYML_ADMIN_TOKEN>' header is required")
 
     return Depends(check)
+
+
+def from_state(name: str) -> Callable[[Request], Any]:
+    """A dependency returning ``app.state.<name>``: what a service built in its lifespan."""
+
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"get_{name}"
+    return get
+
+
+def database_status(engine: Any, probe: str = "SELECT 1") -> str:
+    """``"ok"`` when the database answers ``probe``, else why not (for /readyz)."""
+    import sqlalchemy as sa
+
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(probe))
+        return "ok"
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"

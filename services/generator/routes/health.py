@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from dailyml.web import database_status
 from services.generator.deps import EngineDep, SynthesizersDep
 
 router = APIRouter(tags=["health"])
@@ -20,13 +20,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(engine: EngineDep, synthesizers: SynthesizersDep) -> JSONResponse:
     """503 until the database answers and every dataset's default synthesizer is loaded."""
-    checks: dict[str, object] = {}
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
+    checks: dict[str, object] = {"database": database_status(engine)}
     loaded = synthesizers.loaded()
     checks["synthesizers"] = loaded
     checks["missing_synthesizers"] = [d for d in synthesizers.datasets if d not in loaded]

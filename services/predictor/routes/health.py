@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from dailyml.web import database_status
 from services.predictor.deps import EngineDep, LogDep, ModelsDep
 
 router = APIRouter(tags=["health"])
@@ -20,13 +20,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(engine: EngineDep, models: ModelsDep, log: LogDep) -> JSONResponse:
     """503 until the database answers and every dataset's champion is loaded."""
-    checks: dict[str, object] = {}
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
+    checks: dict[str, object] = {"database": database_status(engine)}
     checks["models"] = models.loaded()
     checks["missing_models"] = [d for d in models.datasets if d not in models.loaded()]
     if models.last_error:

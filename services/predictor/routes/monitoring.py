@@ -12,10 +12,10 @@ from dailyml.contracts import (
     ActualIn,
     ActualOut,
     ConfusionMatrix,
-    FeatureOut,
     HistoryPage,
     MetricsSeries,
     SpecOut,
+    spec_out,
 )
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.errors import InvalidInputError, NotFoundError
@@ -73,29 +73,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         return MetricsSeries(dataset=spec.name, bucket=bucket, points=points)  # type: ignore[arg-type]
 
     def describe(engine: EngineDep) -> SpecOut:
-        stats = fs.reference_stats(engine, spec)
-        return SpecOut(
-            name=spec.name,
-            title=spec.title,
-            task=spec.task,
-            target=spec.target,
-            target_description=spec.target_description,
-            labels=[spec.label_to_api(x) for x in spec.labels],
-            features=[
-                FeatureOut(
-                    name=f.name,
-                    description=f.description,
-                    unit=f.unit,
-                    kind=f.kind,
-                    minimum=f.minimum,
-                    maximum=f.maximum,
-                    exclusive_minimum=f.exclusive_minimum,
-                    categories=list(f.categories),
-                    reference=stats.get(f.name, {}),
-                )
-                for f in spec.features
-            ],
-        )
+        return spec_out(spec, fs.reference_stats(engine, spec))
 
     def random_sample(engine: EngineDep, source: Source = "reference") -> dict[str, Any]:
         row = fs.random_sample(engine, spec, source)
