@@ -5,10 +5,11 @@ validating it in every pipeline step, and, for a forest, one Python-level call p
 for the wine champion). Here the preprocessing becomes a row builder and the forest becomes
 flat node arrays stepped for all trees at once, so one row costs tens of microseconds.
 
-Only exactly-reproducible structures are compiled (tree ensembles, logistic regression, behind
-passthrough/StandardScaler numeric columns and one-hot categories); anything else returns None
-and is served by scikit-learn as fitted. Tests check the compiled output equals scikit-learn's
-on every reference row.
+Only exactly-reproducible structures are compiled (tree ensembles, logistic regression); other
+models keep scikit-learn's own predict behind the compiled preprocessing (passthrough or
+StandardScaler numeric columns, one-hot categories), and a preprocessor we cannot reproduce
+returns None: that pipeline is served by scikit-learn as fitted. Tests check the compiled output
+equals scikit-learn's on every reference row.
 """
 
 from __future__ import annotations
@@ -117,11 +118,17 @@ class FlatForest:
 
 @dataclass(frozen=True)
 class CompiledModel:
-    """``predict`` (regression scores) or ``predict_proba`` (classification) on dict rows."""
+    """``predict`` (regression scores) or ``predict_proba`` (classification) on dict rows.
+
+    ``inline`` says a one-row prediction costs microseconds (flat arrays): cheap enough for the
+    event loop. Otherwise only the preprocessing is compiled and the model itself is
+    scikit-learn's, which still costs milliseconds.
+    """
 
     build_rows: RowBuilder
     predict_matrix: Callable[[np.ndarray], np.ndarray]
     classes: tuple[str, ...] | None = None
+    inline: bool = True
 
     def predict(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
         return self.predict_matrix(self.build_rows(rows))
@@ -151,4 +158,8 @@ def compile_model(estimator: Any) -> CompiledModel | None:
     ):
         coef, intercept = model.coef_.copy(), model.intercept_.copy()
         return CompiledModel(build, lambda X: _softmax(X @ coef.T + intercept), tuple(map(str, model.classes_)))
-    return None
+    # Anything else: skip the DataFrame and the column transformer, keep the model as fitted
+    # (it was fitted on the transformer's plain array output, so it sees the same input).
+    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        return CompiledModel(build, model.predict_proba, tuple(map(str, model.classes_)), inline=False)
+    return CompiledModel(build, model.predict, inline=False)
