@@ -13,8 +13,9 @@ import pytest
 def dailyml(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAILYML_HOME": str(home), "DAILYML_TRAIN_PROFILE": "fast", "COLUMNS": "200"}
     env.pop("DAILYML_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "dailyml.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dailyml.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow
@@ -35,3 +36,77 @@ def test_bootstrap_is_idempotent_and_models_can_be_managed(tmp_path: Path) -> No
     assert "champion is now version 1" in dailyml(tmp_path, "models", "rollback", "wine").stdout
     failed = dailyml(tmp_path, "models", "rollback", "wine")
     assert failed.returncode == 1 and "no earlier version" in failed.stderr
+
+
+@pytest.mark.slow
+def test_up_serves_both_models_and_stops_cleanly(tmp_path: Path) -> None:
+    """What the README's run command does, minus the install: bootstrap, start, print, serve."""
+    import signal
+    import time
+
+    import httpx
+
+    from tests.support.net import free_port, wait_http
+
+    offset = free_port() - 8000  # every default port moved by the same amount
+    env = {
+        **os.environ,
+        "DAILYML_HOME": str(tmp_path),
+        "DAILYML_ADMIN_TOKEN": "an-admin-token-for-up",
+        "COLUMNS": "200",
+    }
+    env.pop("DAILYML_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dailyml.cli",
+            "up",
+            "--fast",
+            "--port-offset",
+            str(offset),
+            "--skip",
+            "generator",
+            "scheduler",
+            "gradio",
+            "dashboard",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    predictor = f"http://127.0.0.1:{8000 + offset}"
+    try:
+        wait_http(f"{predictor}/readyz", timeout=240)
+        iris = httpx.post(
+            f"{predictor}/iris/predict",
+            json={"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+        )
+        assert iris.status_code == 200 and iris.json()["variety"] == "setosa"
+        wine = httpx.post(
+            f"{predictor}/wine/predict",
+            json={
+                "wine_type": "red",
+                "fixed_acidity": 7.4,
+                "volatile_acidity": 0.7,
+                "citric_acid": 0.0,
+                "residual_sugar": 1.9,
+                "chlorides": 0.076,
+                "free_sulfur_dioxide": 11,
+                "total_sulfur_dioxide": 34,
+                "density": 0.9978,
+                "ph": 3.51,
+                "sulphates": 0.56,
+                "alcohol": 9.4,
+            },
+        )
+        assert wine.status_code == 200 and 3 <= wine.json()["quality"] <= 9
+        time.sleep(1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert "dailyml is up" in output and predictor in output
+    assert (tmp_path / "logs" / "predictor.log").read_text().count("Application startup complete") == 1
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{predictor}/healthz", timeout=2)  # Ctrl-C stopped the services too

@@ -252,16 +252,21 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     host = args.host
     env = dict(os.environ)
+    port = {name: entry.port + args.port_offset for name, entry in SERVICES.items()}
     for name in ("predictor", "generator", "scheduler"):
-        env.setdefault(f"DAILYML_{name.upper()}_URL", f"http://{host}:{SERVICES[name].port}")
+        env.setdefault(f"DAILYML_{name.upper()}_URL", f"http://{host}:{port[name]}")
+    # Each service logs to its own file, so the terminal shows the URLs, not five interleaved logs.
+    from dailyml.settings import get_settings
+
+    log_dir = get_settings().home / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[ServiceEntry, subprocess.Popen[bytes]]] = []
-    started = []
     for entry in SERVICES.values():
         if entry.name in args.skip or not _available(entry):
             continue
-        cmd = [sys.executable, "-m", "dailyml.cli", "serve", entry.name, "--host", host, "--port", str(entry.port)]
-        procs.append((entry, subprocess.Popen(cmd, env=env)))
-        started.append(entry)
+        cmd = [sys.executable, "-m", "dailyml.cli", "serve", entry.name, "--host", host, "--port", str(port[entry.name])]
+        log_file = (log_dir / f"{entry.name}.log").open("ab")
+        procs.append((entry, subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)))
 
     def stop() -> None:
         for _entry, proc in procs:
@@ -283,21 +288,26 @@ def cmd_up(args: argparse.Namespace) -> int:
         table.add_column("service")
         table.add_column("url")
         table.add_column("status")
+        table.add_column("log")
         for entry, proc in procs:
-            url = f"http://{host}:{entry.port}"
+            url = f"http://{host}:{port[entry.name]}"
             ok = _wait_healthy(url + (entry.health_path or "/"), proc, args.wait)
-            table.add_row(f"{entry.name} ({entry.description})", url, "ok" if ok else "[red]not healthy")
+            status = "ok" if ok else "[red]not healthy"
+            table.add_row(f"{entry.name} ({entry.description})", url, status, str(log_dir / f"{entry.name}.log"))
         out.print(table)
         out.print(
-            "Try: curl -s -X POST http://%s:8000/iris/predict -H 'Content-Type: application/json' "
-            '-d \'{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}\'' % host
+            "Try: curl -s -X POST http://%s:%d/iris/predict -H 'Content-Type: application/json' "
+            '-d \'{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}\''
+            % (host, port["predictor"])
         )
         out.print("Ctrl-C stops everything.")
         while all(p.poll() is None for _, p in procs):
             time.sleep(1)
         for entry, p in procs:
             if p.poll() is not None:
-                console.print(f"[red]{entry.name} exited with {p.returncode}; stopping the rest")
+                tail = (log_dir / f"{entry.name}.log").read_text(errors="replace").splitlines()[-15:]
+                console.print(f"[red]{entry.name} exited with {p.returncode}; stopping the rest. Its log ends:")
+                console.print("\n".join(tail), markup=False, highlight=False)
         return 1
     except KeyboardInterrupt:
         return 0
@@ -343,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="fast training; daily loop every minute")
     p.add_argument("--skip", nargs="*", default=[], choices=tuple(SERVICES), help="services not to start")
     p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for each service")
+    p.add_argument("--port-offset", type=int, default=0, help="add to every default port (run a second copy)")
     p.set_defaults(func=cmd_up)
 
     for extra in _extra_commands:
