@@ -264,7 +264,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     for entry in SERVICES.values():
         if entry.name in args.skip or not _available(entry):
             continue
-        cmd = [sys.executable, "-m", "dailyml.cli", "serve", entry.name, "--host", host, "--port", str(port[entry.name])]
+        serve = ["serve", entry.name, "--host", host, "--port", str(port[entry.name])]
+        cmd = [sys.executable, "-m", "dailyml.cli", *serve]
         log_file = (log_dir / f"{entry.name}.log").open("ab")
         procs.append((entry, subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)))
 
