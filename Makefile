@@ -5,7 +5,11 @@ up-fast:   ## the same, with fast training and the daily loop every minute
 	./scripts/up.sh --fast
 test:      ## install, then run the whole test suite
 	./scripts/test.sh
-lint:
-	.venv/bin/ruff check src services frontends tests bench && .venv/bin/ruff format --check src services frontends tests bench
-bench:
+lint:      ## ruff (lint + format) everywhere, mypy on the core, services and frontends
+	.venv/bin/ruff check src services frontends tests bench
+	.venv/bin/ruff format --check src services frontends tests bench
+	.venv/bin/mypy src/dailyml services frontends
+bench:     ## the benchmarks (they print their figures)
 	.venv/bin/python bench/predictor_latency.py
+	.venv/bin/python bench/monitoring_queries.py
+	.venv/bin/python bench/synthesizers.py
