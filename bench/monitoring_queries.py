@@ -3,10 +3,10 @@ million predictions, against the same queries with ten thousand (the baseline) i
 
 The dashboard only ever asks for aggregates and pages; this shows what those cost as the store
 grows. Seeds a SQLite store (and PostgreSQL with --postgres) directly through the feature-store
-functions, 1% of the predictions labelled (as the daily loop's synthetic samples are), the rest
-online traffic without labels.
+functions, 1% of the predictions labelled by default (as the daily loop's synthetic samples are),
+the rest online traffic without labels; --labelled-share 1 labels every one.
 
-    .venv/bin/python bench/monitoring_queries.py [--rows 1000000] [--postgres]
+    .venv/bin/python bench/monitoring_queries.py [--rows 1000000] [--postgres] [--labelled-share 0.01]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from dailyml.settings import Settings  # noqa: E402
 LABELS = list(IRIS.labels)
 
 
-def seed(url: str, home: Path, rows: int) -> None:
+def seed(url: str, home: Path, rows: int, labelled_share: float) -> None:
     migrate(url)
     engine = create_db_engine(url)
     registry = Registry.from_settings(engine, Settings(home=home, database_url=url))
@@ -56,7 +56,7 @@ def seed(url: str, home: Path, rows: int) -> None:
         samples, predictions = [], []
         for i in range(n):
             t = start + timedelta(seconds=(done + i) * 365 * 86400 / rows)
-            labelled = rng.random() < 0.01
+            labelled = rng.random() < labelled_share
             features = {f: round(rng.uniform(0.5, 7.5), 1) for f in IRIS.feature_names}
             samples.append(NewSample(features, label=rng.choice(LABELS) if labelled else None, event_time=t))
             predictions.append((rng.choice(LABELS), t, samples[-1].label))
@@ -108,6 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL cluster")
+    parser.add_argument(
+        "--labelled-share",
+        type=float,
+        default=0.01,
+        help="share of predictions with a known true label (default 1%%, as daily synthetic "
+        "samples among online traffic; 1.0 = every prediction labelled)",
+    )
     args = parser.parse_args()
     backends: list[tuple[str, object]] = [("sqlite", None)]
     server = None
@@ -124,7 +131,7 @@ def main() -> None:
                 url = f"sqlite:///{home / 'db.sqlite'}" if srv is None else srv.create_database(f"bench_{rows}")  # type: ignore[attr-defined]
                 print(f"{backend}: seeding {rows:,} predictions ...")
                 t = time.perf_counter()
-                seed(url, home, rows)
+                seed(url, home, rows, args.labelled_share)
                 print(f"  took {time.perf_counter() - t:.0f} s")
                 results[rows] = measure(url)
             small, big = results[10_000], results[args.rows]
