@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 from pydantic.json_schema import JsonDict
@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
 
 MAX_BATCH = 10_000
+EntryT = TypeVar("EntryT", bound=BaseModel)
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
@@ -191,6 +192,13 @@ class ModelVersionOut(BaseModel):
     feature_schema: dict[str, Any]
     created_at: datetime
     aliases: list[str]
+
+
+def registry_entry_out(model: type[EntryT], mv: Any, alias: str, alias_id: int | None) -> EntryT:
+    """A registry version (model or synthesizer) as the API model ``model``: its fields read off
+    the row, and ``alias`` listed when the alias points at this version."""
+    fields = {name: getattr(mv, name) for name in model.model_fields if name != "aliases"}
+    return model(**fields, aliases=[alias] if mv.id == alias_id else [])
 
 
 class ModelList(BaseModel):

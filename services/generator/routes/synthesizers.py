@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from dailyml.contracts import registry_entry_out
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.errors import InvalidInputError
 from dailyml.synth import algorithms_for, canonical
@@ -15,17 +16,7 @@ from services.generator.deps import AdminDep, FitterDep, RegistryDep
 
 
 def version_out(mv: ModelVersion, default_id: int | None) -> SynthesizerOut:
-    return SynthesizerOut(
-        version=mv.version,
-        algorithm=mv.algorithm,
-        params=mv.params,
-        metrics=mv.metrics,
-        data_hash=mv.data_hash,
-        artifact_sha256=mv.artifact_sha256,
-        artifact_size=mv.artifact_size,
-        created_at=mv.created_at,
-        aliases=[DEFAULT] if mv.id == default_id else [],
-    )
+    return registry_entry_out(SynthesizerOut, mv, DEFAULT, default_id)
 
 
 def router_for(spec: DatasetSpec) -> APIRouter:

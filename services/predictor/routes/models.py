@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from dailyml.contracts import ModelList, ModelVersionOut
+from dailyml.contracts import ModelList, ModelVersionOut, registry_entry_out
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.registry import CHAMPION
 from dailyml.tables import ModelVersion
@@ -12,19 +12,7 @@ from services.predictor.deps import AdminDep, ModelsDep, RegistryDep
 
 
 def version_out(mv: ModelVersion, champion_id: int | None) -> ModelVersionOut:
-    return ModelVersionOut(
-        version=mv.version,
-        kind=mv.kind,
-        algorithm=mv.algorithm,
-        params=mv.params,
-        metrics=mv.metrics,
-        data_hash=mv.data_hash,
-        artifact_sha256=mv.artifact_sha256,
-        artifact_size=mv.artifact_size,
-        feature_schema=mv.feature_schema,
-        created_at=mv.created_at,
-        aliases=[CHAMPION] if mv.id == champion_id else [],
-    )
+    return registry_entry_out(ModelVersionOut, mv, CHAMPION, champion_id)
 
 
 def router_for(spec: DatasetSpec) -> APIRouter:
