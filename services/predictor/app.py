@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.models, app.state.prediction_log = model_server, prediction_log
         app.state.jobs = JobRunner(engine)
         prediction_log.start()
-        model_server.start()
+        model_server.start(refresh_first=True)
         try:
             yield
         finally:
