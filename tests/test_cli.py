@@ -46,6 +46,7 @@ def test_up_serves_both_models_and_stops_cleanly(tmp_path: Path) -> None:
 
     import httpx
 
+    from tests.predictor.conftest import IRIS_OK, WINE_OK
     from tests.support.net import free_port, wait_http
 
     offset = free_port() - 8000  # every default port moved by the same amount
@@ -79,28 +80,9 @@ def test_up_serves_both_models_and_stops_cleanly(tmp_path: Path) -> None:
     predictor = f"http://127.0.0.1:{8000 + offset}"
     try:
         wait_http(f"{predictor}/readyz", timeout=240)
-        iris = httpx.post(
-            f"{predictor}/iris/predict",
-            json={"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
-        )
+        iris = httpx.post(f"{predictor}/iris/predict", json=IRIS_OK)
         assert iris.status_code == 200 and iris.json()["variety"] == "setosa"
-        wine = httpx.post(
-            f"{predictor}/wine/predict",
-            json={
-                "wine_type": "red",
-                "fixed_acidity": 7.4,
-                "volatile_acidity": 0.7,
-                "citric_acid": 0.0,
-                "residual_sugar": 1.9,
-                "chlorides": 0.076,
-                "free_sulfur_dioxide": 11,
-                "total_sulfur_dioxide": 34,
-                "density": 0.9978,
-                "ph": 3.51,
-                "sulphates": 0.56,
-                "alcohol": 9.4,
-            },
-        )
+        wine = httpx.post(f"{predictor}/wine/predict", json=WINE_OK)
         assert wine.status_code == 200 and 3 <= wine.json()["quality"] <= 9
         time.sleep(1)
     finally:
