@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from dailyml.datasets import SPECS, DatasetSpec
@@ -39,9 +40,12 @@ def train_and_register(
     progress: ProgressFn,
     profile: str | None = None,
     sources: tuple[str, ...] = ("reference",),
+    frame: pd.DataFrame | None = None,
 ) -> ModelVersion:
-    """Train on the feature store and register the result (not promoted)."""
-    frame = training_frame(engine, spec, sources)
+    """Train on the feature store (or on ``frame``, already read from it) and register the result
+    (not promoted)."""
+    if frame is None:
+        frame = training_frame(engine, spec, sources)
     result = train(spec, frame, seed=settings.seed, profile=profile or settings.train_profile, progress=progress)
     return registry.register_model(spec.name, result)
 

@@ -32,13 +32,14 @@ def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry:
 
     def body(progress: Progress) -> dict[str, Any]:
         champion = registry.aliased(spec.name)
+        frame = training_frame(engine, spec, sources)  # read once: the challenger's and the champion's rows
         mv = train_and_register(
             engine,
             registry,
             spec,
             settings,
             profile=request.profile,
-            sources=sources,
+            frame=frame,
             progress=lambda done, total, message: progress(done / max(total, 1), message),
         )
         result: dict[str, Any] = {
@@ -52,7 +53,7 @@ def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry:
         }
         if champion is not None:
             # Scored now, on exactly the rows the challenger was scored on.
-            test = holdout_frame(spec, training_frame(engine, spec, sources))
+            test = holdout_frame(spec, frame)
             result["champion"] = {"version": champion.version, "metrics": evaluate(spec, registry.load(champion), test)}
         return result
 
