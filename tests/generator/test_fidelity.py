@@ -9,7 +9,7 @@ import pytest
 
 from dailyml.datasets import get_spec
 from dailyml.synth import build
-from dailyml.synth.fidelity import choose_default, fidelity_report, label_distribution, rank_key
+from dailyml.synth.fidelity import choose_default, fidelity_report, label_distribution, rank_key, tstr
 from dailyml.synth.fitting import fit_rows
 
 
@@ -30,6 +30,19 @@ def test_report_fields_on_iris(reference) -> None:  # type: ignore[no-untyped-de
     tstr = report["tstr"]
     assert tstr["metric"] == "accuracy" and tstr["test_rows"] == 30 and 0 < tstr["train_on_synthetic"] <= 1
     assert report["sample_1_ms"] > 0 and report["sample_1000_ms"] > 0 and report["fit_seconds"] == 0.1
+
+
+def test_tstr_scores_a_collapsed_one_class_synthesizer_instead_of_failing(reference) -> None:  # type: ignore[no-untyped-def]
+    spec = get_spec("iris")
+    ref = reference["iris"]
+    train, test = ref[ref["split"] == "train"], ref[ref["split"] == "test"]
+    collapsed = train[train["label"] == "versicolor"]  # what a 2-epoch TVAE can emit
+    result = tstr(spec, collapsed, train, test, seed=1, trees=5)
+    assert result["synthetic_single_label"] is True
+    # A model that has only seen versicolor answers versicolor: its accuracy is their share.
+    assert result["train_on_synthetic"] == pytest.approx((test["label"] == "versicolor").mean())
+    assert result["train_on_real"] > result["train_on_synthetic"]
+    assert tstr(spec, train, train, test, seed=1, trees=5)["synthetic_single_label"] is False
 
 
 def test_label_distribution_ratio_and_limit() -> None:

@@ -50,7 +50,22 @@ def _score(spec: DatasetSpec, model: Any, test: pd.DataFrame) -> float:
     return float(accuracy_score(test["label"], model.predict(X)))
 
 
+def _single_label(spec: DatasetSpec, frame: pd.DataFrame) -> bool:
+    return spec.task == "classification" and frame["label"].nunique() < 2
+
+
 def _fit_model(spec: DatasetSpec, frame: pd.DataFrame, seed: int, trees: int) -> Any:
+    if _single_label(spec, frame):
+        # A collapsed synthesizer (e.g. TVAE after a few epochs) may emit one class only. A model
+        # trained on that can only ever answer that class, which is what this scores, instead of
+        # failing the whole fit on a classifier that refuses one-class data.
+        from sklearn.dummy import DummyClassifier
+
+        from dailyml.pipelines import build_pipeline
+
+        return build_pipeline(spec, DummyClassifier(strategy="most_frequent")).fit(
+            frame[spec.feature_names], frame["label"]
+        )
     model = dataset_model(spec, seed, trees)
     y = frame["label"].astype(float) if spec.task == "regression" else frame["label"]
     return model.fit(frame[spec.feature_names], y)
@@ -78,6 +93,7 @@ def tstr(
         "test_rows": len(real_test),
         "train_on_real": on_real,
         "train_on_synthetic": on_synthetic,
+        "synthetic_single_label": _single_label(spec, synthetic),
         # >1 means the synthetic-trained model is worse (MSE up, accuracy down).
         "ratio": (on_synthetic / on_real if metric == "mse" else on_real / on_synthetic)
         if min(on_real, on_synthetic) > 0
