@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from dailyml.clients.predictor import PredictorClient
 from dailyml.clients.scheduler import RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
+from dailyml.clock import apscheduler_clock, is_shifted
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
@@ -58,7 +59,7 @@ def _start_scheduler(runner: Runner, cfg: SchedulerSettings, clock: Clock) -> An
     # The tick's first run is now: catch-up after downtime happens at start-up.
     scheduler.add_job(
         runner.tick,
-        IntervalTrigger(seconds=cfg.retry_interval_seconds, timezone=cfg.timezone),
+        IntervalTrigger(seconds=cfg.retry_interval_seconds, timezone=cfg.timezone, start_date=clock()),
         id="tick",
         name="catch-up and retry",
         next_run_time=clock(),
@@ -96,6 +97,9 @@ def create_app(
         runner = Runner(engine, sched_cfg, predictor, gen, clock=clock)
         app.state.settings, app.state.scheduler_settings = cfg, sched_cfg
         app.state.engine, app.state.runner = engine, runner
+        stack = ExitStack()
+        if clock is not utc_clock or is_shifted():
+            stack.enter_context(apscheduler_clock(clock))  # the cron thread on the runner's clock
         app.state.scheduler = _start_scheduler(runner, sched_cfg, clock)
         log.info(
             "scheduler up: daily %r, retrain %r (%s), predictor %s, generator %s",
@@ -110,6 +114,7 @@ def create_app(
         finally:
             runner.stop()
             app.state.scheduler.shutdown(wait=False)
+            stack.close()
             predictor.close()
             if hasattr(gen, "close"):
                 gen.close()

@@ -9,20 +9,21 @@ the Alembic migrations in ``dailyml/migrations``; a test checks they match this 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from dailyml import clock
 from dailyml.datasets import SPECS, DatasetSpec
 
 SOURCES = ("reference", "synthetic", "online")
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware UTC (the process clock, :func:`dailyml.clock.now`)."""
+    return clock.now()
 
 
 def _ts(**kw: Any) -> Any:
@@ -190,7 +191,7 @@ class Run(SQLModel, table=True):
     scheduled_for: str = Field(max_length=32)  # the scheduled date (or minute, in fast mode), ISO
     status: str = Field(default="running", max_length=16)  # running | succeeded | failed
     attempts: int = 1
-    trigger: str = Field(default="cron", max_length=16)  # cron | manual | catchup
+    trigger: str = Field(default="cron", max_length=16)  # cron | manual | catchup | retry | first
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = Field(default=None, sa_type=sa.Text)
     started_at: datetime = _ts()
