@@ -44,6 +44,11 @@ class SchedulerSettings(BaseSettings):
         ge=1 / 3600,
         description="A run missed while the scheduler was down is caught up if this recent (at least 1 s).",
     )
+    run_on_first_start: bool = Field(
+        default=True,
+        description="Run the daily loop's current period at once for a dataset that never had one, "
+        "whatever the misfire grace (a new installation shows data without waiting for the next fire).",
+    )
     promotion_margin: float = Field(
         default=0.01,
         description="A challenger is promoted only if it beats the champion's primary metric by more than this.",

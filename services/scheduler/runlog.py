@@ -41,6 +41,12 @@ def get_run(engine: Engine, job: str, dataset: str, scheduled_for: str) -> Run |
         ).first()
 
 
+def has_runs(engine: Engine, job: str, dataset: str) -> bool:
+    """Whether ``job`` has ever run (or tried to) for ``dataset``."""
+    with session_scope(engine) as session:
+        return session.exec(select(Run.id).where(Run.job == job, Run.dataset == dataset).limit(1)).first() is not None
+
+
 def claim(
     engine: Engine,
     job: str,

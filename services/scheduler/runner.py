@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from dailyml.clients.predictor import PredictorClient
+from dailyml.clock import Clock
+from dailyml.clock import now as utc_clock  # the process clock: the system's, or the tests' shifted one
 from dailyml.errors import ConflictError, InvalidInputError
 from dailyml.tables import Run
 from services.scheduler import runlog
@@ -24,12 +25,6 @@ from services.scheduler.jobs import JOB_BODIES, Generator, JobContext, JobFailed
 from services.scheduler.periods import Cron
 
 log = logging.getLogger("dailyml.scheduler")
-
-Clock = Callable[[], datetime]
-
-
-def utc_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class Runner:
@@ -82,8 +77,10 @@ class Runner:
     def tick(self) -> list[runlog.Claim]:
         """Catch up missed runs and retry failed ones, for the current period of every job.
 
-        A period with no run is caught up if its fire time is within the misfire grace; a failed
-        run is retried while it has attempts left; a succeeded run is left alone.
+        A period with no run is caught up if its fire time is within the misfire grace, or, for
+        the daily loop of a dataset that has never had one (a first start), whenever it fired:
+        a new installation shows data at once instead of after the next fire. A failed run is
+        retried while it has attempts left; a succeeded run is left alone.
         """
         claims: list[runlog.Claim] = []
         now = self.clock()
@@ -97,15 +94,20 @@ class Runner:
                 if self.stopping.is_set():
                     return claims
                 existing = runlog.get_run(self.engine, job, dataset, key)
-                if existing is None and now - fire > grace:
+                first = existing is None and self._first_start(job, dataset)
+                if existing is None and now - fire > grace and not first:
                     continue  # missed long ago: not caught up (the next fire will run)
                 if existing is not None and existing.status == "succeeded":
                     continue
-                trigger = "catchup" if existing is None else "retry"
+                trigger = "first" if first else "catchup" if existing is None else "retry"
                 claims.append(self.execute(job, dataset, key, trigger=trigger, automatic=True))
         done = [(c.run.job, c.run.dataset, c.run.scheduled_for, c.outcome, c.run.status) for c in claims]
         log.info("tick done: %s", done or "nothing due")
         return claims
+
+    def _first_start(self, job: str, dataset: str) -> bool:
+        """The daily loop has never run for ``dataset`` and the settings ask to run it at once."""
+        return job == "daily" and self.settings.run_on_first_start and not runlog.has_runs(self.engine, job, dataset)
 
     # -- the one path -------------------------------------------------------------------------
     def execute(self, job: str, dataset: str, key: str, *, trigger: str, automatic: bool) -> runlog.Claim:
