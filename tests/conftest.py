@@ -20,10 +20,18 @@ from sqlalchemy.engine import Engine
 from dailyml.bootstrap import bootstrap
 from dailyml.db import create_db_engine
 from dailyml.settings import Settings
+from tests.support import clock
 from tests.support.postgres import PostgresServer, postgres_binaries, start_postgres
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+clock.install()  # DAILYML_TEST_CLOCK: the whole session (and every service it starts) at that instant
+
+
+def pytest_report_header() -> str:
+    tz = os.environ.get("DAILYML_SCHEDULER_TIMEZONE") or "UTC"
+    return f"dailyml clock: {clock.now().isoformat(timespec='seconds')} (scheduler time zone {tz})"
 
 
 def _quiet(_: str):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -24,19 +25,24 @@ from dailyml.clients import PredictorClient
 from dailyml.datasets import IRIS
 from tests.conftest import ADMIN_TOKEN
 from tests.deploy.manifests import REPO, compose_model, write_env_file
+from tests.support import clock
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.waiting import NotYet, WaitTimeout, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "deploy"
-# What the test's .env sets, as a user would in .env: fast training, and a tiny misfire grace so
-# the scheduler does not catch up today's runs on its own while the test drives them.
+# What the test's .env sets, as a user would in .env: fast training, and crons that neither fire
+# nor are caught up while the test drives the runs itself, at whatever hour it runs.
 TEST_DOT_ENV = {
     "DAILYML_ADMIN_TOKEN": ADMIN_TOKEN,
     "DAILYML_TRAIN_PROFILE": "fast",
+    "DAILYML_SCHEDULER_DAILY_CRON": clock.daily_cron_fired(timedelta(hours=12)),
+    "DAILYML_SCHEDULER_RETRAIN_CRON": clock.yearly_cron_fired(timedelta(days=180)),
+    "DAILYML_SCHEDULER_RUN_ON_FIRST_START": "false",
     "DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS": "0.001",
     "DAILYML_SCHEDULER_BACKOFF_SECONDS": "0.5",
     "DAILYML_SCHEDULER_JOB_POLL_SECONDS": "0.5",
@@ -70,17 +76,17 @@ def rss_mib(pid: int) -> float:
 
 def wait_ready(service: ServiceProcess, path: str, timeout: float) -> None:
     """Poll ``path`` until 200; fail at once with the log if the process exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ready() -> bool | NotYet:
         if service.proc.poll() is not None:
             raise RuntimeError(f"{service.name} exited with {service.proc.returncode}:\n{service.log()[-4000:]}")
-        try:
-            if httpx.get(service.url + path, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{service.name} not ready within {timeout}s:\n{service.log()[-4000:]}")
+        response = httpx.get(service.url + path, timeout=5)
+        return response.status_code == 200 or NotYet(f"{response.status_code} {response.text[:300]}")
+
+    try:
+        wait_until(ready, timeout, f"{service.name} to answer 200 on {path}", interval=0.2, ignore=(httpx.HTTPError,))
+    except WaitTimeout as exc:
+        raise RuntimeError(f"{exc}\n{service.log()[-4000:]}") from None
 
 
 @dataclass
@@ -239,12 +245,14 @@ def test_champion_change_reaches_both_predictor_replicas(stack: Stack) -> None:
     promoted_at = time.monotonic()
     stack.predictor("predictor").promote("iris", new)
     seen: dict[str, float] = {}
-    while len(seen) < 2 and time.monotonic() - promoted_at < 15:
+
+    def all_switched() -> bool | NotYet:
         for url in replicas:
             if url not in seen and current_champion(url) == new:
                 seen[url] = time.monotonic() - promoted_at
-        time.sleep(0.05)
-    assert len(seen) == 2, f"replicas still on {[current_champion(u) for u in replicas]}, expected {new}"
+        return len(seen) == 2 or NotYet({u: current_champion(u) for u in replicas})
+
+    wait_until(all_switched, 15, f"both replicas to serve v{new}", interval=0.05)
     sample = stack.predictor().random_sample("iris")
     for url in replicas:
         answer = PredictorClient(url).predict("iris", sample["features"])

@@ -8,9 +8,8 @@ through ``POST /{d}/predict/pending``.
 from __future__ import annotations
 
 import random
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,19 +25,22 @@ from dailyml.featurestore import (
     training_frame,
     versions_t,
 )
+from tests.support import clock
+from tests.support.waiting import wait_until
 
 
 def _record_actual(client: PredictorClient, dataset: str, prediction_id: str, actual: Any) -> None:
     # The predictor writes its log in small batches: the prediction may need a moment to land.
-    deadline = time.monotonic() + 10
-    while True:
+    def recorded() -> bool:
         try:
             client.record_actual(dataset, prediction_id, actual)
-            return
         except ServiceError as exc:
-            if exc.status != 404 or time.monotonic() > deadline:
+            if exc.status != 404:
                 raise
-            time.sleep(0.05)
+            return False
+        return True
+
+    wait_until(recorded, 20, f"prediction {prediction_id} to be stored (its actual label answered 404)", interval=0.05)
 
 
 def online_predictions(client: PredictorClient, dataset: str, n: int, *, label_every: int = 1) -> list[dict[str, Any]]:
@@ -74,7 +76,7 @@ def past_predictions(engine: Engine, client: PredictorClient, dataset: str, days
                 versions_t.c.version == answers[0]["model_version"],
             )
         ).scalar_one()
-    now = datetime.now(UTC)
+    now = clock.now()
     samples, predictions = [], []
     for i, (row, feats, answer) in enumerate(zip(rows, features, answers, strict=True)):
         when = now - timedelta(days=days - i // per_day, minutes=i % per_day)

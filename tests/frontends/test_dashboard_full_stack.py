@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from dailyml.clients.scheduler import SchedulerClient
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
 from tests.frontends.test_dashboard_apptest import SCRIPT
+from tests.support import clock
 from tests.support.processes import ServiceProcess, start_service
 
 if importlib.util.find_spec("services.generator.app") is None:  # pragma: no cover - partial checkouts
@@ -43,15 +44,23 @@ class FullStack:
         }
 
 
-def _wait_for_runs(url: str, n: int) -> None:
-    deadline = time.monotonic() + 60
-    with SchedulerClient(url) as client:
-        while time.monotonic() < deadline:
-            page = client.runs(limit=50)
-            if page.total >= n and all(r.status != "running" for r in page.items):
-                return
-            time.sleep(0.5)
-    raise TimeoutError("the scheduler's catch-up runs did not finish")
+def _scheduler_env(env: dict[str, str], generator_url: str) -> dict[str, str]:
+    """A scheduler whose jobs never fire during the test: its runs come from ``POST /runs``."""
+    return {
+        **env,
+        "DAILYML_GENERATOR_URL": generator_url,
+        "DAILYML_SCHEDULER_DAILY_CRON": clock.daily_cron_fired(timedelta(hours=12)),
+        "DAILYML_SCHEDULER_RETRAIN_CRON": clock.yearly_cron_fired(timedelta(days=180)),
+        "DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS": "1",
+        "DAILYML_SCHEDULER_RUN_ON_FIRST_START": "false",
+    }
+
+
+def _run_daily(url: str, token: str) -> None:
+    """Today's daily loop for every dataset, through the scheduler's API (it waits for the runs)."""
+    with SchedulerClient(url, admin_token=token, timeout=300) as client:
+        page = client.trigger("daily")
+        assert {(r.dataset, r.status) for r in page.items} == {("iris", "succeeded"), ("wine", "succeeded")}, page
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +69,8 @@ def full(seeded_stack: Stack) -> Iterator[FullStack]:
     generator = start_service("generator", env, seeded_stack.log_dir, timeout=240)
     scheduler = None
     try:
-        scheduler = start_service("scheduler", {**env, "DAILYML_GENERATOR_URL": generator.url}, seeded_stack.log_dir)
-        _wait_for_runs(scheduler.url, 2)  # on start it catches up today's daily run per dataset
+        scheduler = start_service("scheduler", _scheduler_env(env, generator.url), seeded_stack.log_dir)
+        _run_daily(scheduler.url, env["DAILYML_ADMIN_TOKEN"])
         with generator_clients.GeneratorClient(generator.url, admin_token=env["DAILYML_ADMIN_TOKEN"]) as gen:
             predictor = seeded_stack.client()
             for dataset in ("iris", "wine"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 
 import httpx
@@ -19,19 +18,20 @@ from tests.conftest import ADMIN_TOKEN, Database
 from tests.generator.conftest import assert_rows_pass_the_api, generator_env
 from tests.support.net import wait_http
 from tests.support.processes import start_service
+from tests.support.waiting import NotYet, wait_until
 
 
 def _wait_job(client: GeneratorClient, job_id: str, timeout: float = 240) -> list[tuple[str, float]]:
     """Poll a job until it ends; returns the (status, progress) pairs seen."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    seen: list[tuple[str, float]] = []
+
+    def ended() -> bool:
         job = client.job(job_id)
         seen.append((job.status, job.progress))
-        if job.status in ("succeeded", "failed"):
-            return seen
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} did not finish: {seen[-3:]}")
+        return job.status in ("succeeded", "failed")
+
+    wait_until(lambda: ended() or NotYet(seen[-3:]), timeout, f"job {job_id} to end", interval=0.3)
+    return seen
 
 
 def test_generator_service_end_to_end(db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]

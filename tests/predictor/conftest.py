@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -38,6 +37,8 @@ def api(db) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 
 
 def flush(client: TestClient) -> None:
-    """Write the queued prediction log now (it is otherwise written every few ms)."""
+    """Write the queued prediction log now (it is otherwise written every few ms).
+
+    ``flush`` holds the writer's lock: when it returns, nothing queued before it is in flight.
+    """
     client.app_state.prediction_log.flush()  # type: ignore[attr-defined]
-    time.sleep(0.01)

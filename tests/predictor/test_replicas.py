@@ -15,6 +15,7 @@ from dailyml.datasets import IRIS
 from dailyml.registry import Registry
 from tests.predictor.conftest import ADMIN, IRIS_OK
 from tests.support.processes import start_service
+from tests.support.waiting import NotYet, wait_until
 
 
 @pytest.mark.postgres
@@ -45,17 +46,21 @@ def test_champion_change_reaches_every_replica_without_failures(postgres_db, tmp
     try:
         for t in threads:
             t.start()
-        time.sleep(0.5)
+        # Both replicas answer under load before the promotion.
+        wait_until(lambda: all(seen.values()) or NotYet(seen), 30, "a first answer from every replica under load")
         assert httpx.post(f"{replicas[0].url}/iris/models/{v2.version}/promote", headers=ADMIN).status_code == 200
         promoted_at = time.monotonic()
-        deadline = promoted_at + 10
-        lag = {}
-        while time.monotonic() < deadline and len(lag) < 2:
+        lag: dict[str, float] = {}
+
+        def all_switched() -> bool | NotYet:
             for r in replicas:
                 if r.url not in lag and httpx.post(f"{r.url}/iris/predict", json=IRIS_OK).json()["model_version"] == 2:
                     lag[r.url] = time.monotonic() - promoted_at
-            time.sleep(0.05)
-        time.sleep(0.5)
+            return len(lag) == 2 or NotYet(lag)
+
+        wait_until(all_switched, 10, "every replica to serve v2", interval=0.05)
+        # The load goes on past the switch: the hammering threads see v2 too, without a failure.
+        wait_until(lambda: all(2 in v for v in seen.values()) or NotYet(seen), 30, "v2 answers under load")
     finally:
         stop.set()
         for t in threads:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 from dailyml.clients.predictor import PredictorClient
 from services.scheduler import runlog
 from tests.scheduler.conftest import FakeClock, Stack, make_runner, predictor_client
+from tests.support.waiting import NotYet, wait_until
 
 IRIS_ROW = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.5}
 
 
-def _served_version(client: PredictorClient, timeout: float = 20.0) -> int:
+def _served_version(client: PredictorClient) -> int:
     return int(client.predict("iris", IRIS_ROW)["model_version"])
 
 
@@ -51,10 +50,12 @@ def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(s
     assert client.models("iris").champion == promoted
 
     # The predictor serves the new champion without a restart.
-    deadline = time.monotonic() + 20
-    while _served_version(client) != promoted and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _served_version(client) == promoted
+    wait_until(
+        lambda: _served_version(client) == promoted or NotYet(_served_version(client)),
+        30,
+        f"the predictor to serve v{promoted}",
+        interval=0.2,
+    )
 
     runs = [r for r in runlog.list_runs(db.engine, job="retrain")[1] if r.scheduled_for.startswith("2030-")]
     assert [(r.scheduled_for, r.counts["decision"]) for r in runs] == [

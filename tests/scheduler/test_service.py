@@ -7,9 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,10 +15,13 @@ import sqlalchemy as sa
 
 from dailyml.clients.scheduler import RunOut, RunPage, SchedulerClient
 from dailyml.tables import GenerationRequest, Sample
+from services.scheduler.periods import Cron
 from tests.conftest import ADMIN_TOKEN, Database
 from tests.scheduler.conftest import Stack
+from tests.support import clock
 from tests.support.net import free_port, wait_http
 from tests.support.processes import start_service
+from tests.support.waiting import wait_until
 
 SAMPLES_PER_DAY = 2
 
@@ -30,12 +31,12 @@ def _env(db: Database, predictor_url: str, generator_url: str) -> dict[str, str]
         **db.env(),
         "DAILYML_PREDICTOR_URL": predictor_url,
         "DAILYML_GENERATOR_URL": generator_url,
-        # Midnight with a 25 h grace: today's run is always due at start-up (a catch-up).
-        "DAILYML_SCHEDULER_DAILY_CRON": "0 0 * * *",
-        "DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS": "25",
-        # Once a year on 1 January, so retraining stays out of these tests (on 1-2 January it
-        # runs too; the assertions look at the daily job only).
-        "DAILYML_SCHEDULER_RETRAIN_CRON": "0 0 1 1 *",
+        # Fired an hour ago with a two-hour grace: today's run is due at start-up (a catch-up) at
+        # any hour, and the next day begins almost a day later, never during the test.
+        "DAILYML_SCHEDULER_DAILY_CRON": clock.daily_cron_fired(timedelta(hours=1)),
+        "DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS": "2",
+        # Last fired half a year ago: retraining stays out of these tests.
+        "DAILYML_SCHEDULER_RETRAIN_CRON": clock.yearly_cron_fired(timedelta(days=180)),
         "DAILYML_SCHEDULER_RETRY_INTERVAL_SECONDS": "1",
         "DAILYML_SCHEDULER_MAX_ATTEMPTS": "1000",
         "DAILYML_SCHEDULER_HTTP_ATTEMPTS": "2",
@@ -44,12 +45,12 @@ def _env(db: Database, predictor_url: str, generator_url: str) -> dict[str, str]
     }
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
+def _today(env: dict[str, str]) -> str:
+    """The run key of the daily cron in ``env`` now: the date of its latest fire."""
+    cron = Cron(env["DAILYML_SCHEDULER_DAILY_CRON"], str(clock.scheduler_timezone()))
+    fire = cron.latest_fire(clock.now())
+    assert fire is not None
+    return cron.run_key(fire)
 
 
 def _synthetic_count(db: Database) -> dict[str, int]:
@@ -58,8 +59,8 @@ def _synthetic_count(db: Database) -> dict[str, int]:
         return {"iris": 0, "wine": 0, **{d: int(n) for d, n in conn.execute(query)}}
 
 
-def _today(page: RunPage, today: str) -> list[RunOut]:
-    return [r for r in page.items if r.scheduled_for == today]
+def _of_day(page: RunPage, day: str) -> list[RunOut]:
+    return [r for r in page.items if r.scheduled_for == day]
 
 
 def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_once(
@@ -68,7 +69,7 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
     db, logs = stack.db, tmp_path / "logs"
     env = _env(db, stack.predictor.url, stack.generator_switch.url)
     before = _synthetic_count(db)
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    today = _today(env)
     stack.generator_switch.off()  # the generator is down
 
     # Two schedulers started by mistake, at once, while the generator is down.
@@ -79,7 +80,7 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
         a, b = (SchedulerClient(s.url, admin_token=ADMIN_TOKEN) for s in schedulers)
 
         def daily(client: SchedulerClient, status: str | None = None) -> list[RunOut]:
-            return _today(client.runs(job="daily", status=status, limit=500), today)
+            return _of_day(client.runs(job="daily", status=status, limit=500), today)
 
         failed: list[RunOut] = []
 
@@ -87,13 +88,13 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
             failed[:] = daily(a, "failed")  # one snapshot: a retry may be running a moment later
             return len(failed) == 2
 
-        _wait_for(both_failed, 30, "the outage to fail both runs")
+        wait_until(both_failed, 30, "the outage to fail both runs")
         assert all("generate" in (r.error or "") and "cannot reach" in (r.error or "") for r in failed)
         assert _synthetic_count(db) == before
 
         # The generator comes back: the next ticks retry and the day's runs succeed, once.
         stack.generator_switch.on()
-        _wait_for(lambda: len(daily(b, "succeeded")) == 2, 60, "the retries to succeed")
+        wait_until(lambda: len(daily(b, "succeeded")) == 2, 60, "the retries to succeed")
         runs = daily(a)
         assert len(runs) == 2
         for run in runs:
@@ -130,7 +131,7 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
             s.stop()
         restarted = start_service("scheduler", env, logs)
         schedulers.append(restarted)
-        _wait_for(lambda: "tick done" in restarted.log(), 30, "the start-up tick")
+        wait_until(lambda: "tick done" in restarted.log(), 30, "the start-up tick")
         again = daily(SchedulerClient(restarted.url, admin_token=ADMIN_TOKEN))
         assert [(r.id, r.attempts, r.status) for r in again] == [(r.id, r.attempts, r.status) for r in runs]
         assert _synthetic_count(db) == {d: n + SAMPLES_PER_DAY for d, n in before.items()}
@@ -159,12 +160,14 @@ def test_run_log_api_validates_and_describes_the_schedule(db: Database, tmp_path
 
         schedule = SchedulerClient(url).schedule()
         jobs = {j.job: j for j in schedule.jobs}
-        assert jobs["daily"].cron == "0 0 * * *" and jobs["retrain"].cron == "0 0 1 1 *"
-        assert jobs["daily"].timezone == "UTC" and jobs["daily"].next_run_time is not None
-        assert jobs["daily"].next_run_time > datetime.now(UTC)
-        assert jobs["daily"].current_period == datetime.now(UTC).strftime("%Y-%m-%d")
+        assert jobs["daily"].cron == env["DAILYML_SCHEDULER_DAILY_CRON"]
+        assert jobs["retrain"].cron == env["DAILYML_SCHEDULER_RETRAIN_CRON"]
+        assert jobs["daily"].timezone == str(clock.scheduler_timezone()) and jobs["daily"].next_run_time is not None
+        # The next fire is the same time tomorrow (23 to 25 h away across a DST change).
+        assert timedelta(hours=22) < jobs["daily"].next_run_time - clock.now() < timedelta(hours=25)
+        assert jobs["daily"].current_period == _today(env)
 
-        _wait_for(lambda: "tick done" in scheduler.log(), 30, "the start-up tick")
+        wait_until(lambda: "tick done" in scheduler.log(), 30, "the start-up tick")
         failed = SchedulerClient(url).runs(job="daily", dataset="wine")
         assert failed.total == 1 and failed.items[0].status == "failed" and failed.items[0].error
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import httpx
+
+from tests.support.waiting import NotYet, wait_until
 
 
 def free_port() -> int:
@@ -16,15 +17,11 @@ def free_port() -> int:
 
 def wait_http(url: str, timeout: float = 60.0, ok_statuses: tuple[int, ...] = (200,)) -> httpx.Response:
     """Poll ``url`` until it answers with one of ``ok_statuses``."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(url, timeout=2)
-            if response.status_code in ok_statuses:
-                return response
-            last = response.status_code
-        except httpx.HTTPError as exc:
-            last = exc
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer {ok_statuses} within {timeout}s (last: {last})")
+
+    def answered() -> httpx.Response | NotYet:
+        response = httpx.get(url, timeout=5)
+        return (
+            response if response.status_code in ok_statuses else NotYet(f"{response.status_code} {response.text[:300]}")
+        )
+
+    return wait_until(answered, timeout, f"{url} to answer {ok_statuses}", interval=0.2, ignore=(httpx.HTTPError,))

@@ -6,13 +6,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
 from tests.support.net import free_port
+from tests.support.waiting import wait_until
 
 
 def postgres_binaries() -> str | None:
@@ -88,12 +88,12 @@ def start_postgres() -> PostgresServer:
         env=env,
     )
     server = PostgresServer(bindir, datadir, port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with psycopg.connect(server.admin_conninfo(), connect_timeout=2):
-                return server
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+
+    def accepts_connections() -> bool:
+        with psycopg.connect(server.admin_conninfo(), connect_timeout=5):
+            return True
+
+    wait_until(
+        accepts_connections, 60, f"PostgreSQL on port {port} to accept connections", ignore=(psycopg.OperationalError,)
+    )
+    return server

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.net import free_port, wait_http
+from tests.support.waiting import WaitTimeout
 
 
 @dataclass
@@ -60,7 +61,7 @@ def start_service(
     if ready_path:
         try:
             wait_http(service.url + ready_path, timeout=timeout)
-        except TimeoutError:
+        except WaitTimeout:
             service.stop()
             raise RuntimeError(f"{name} did not become ready; log:\n{service.log()[-4000:]}") from None
     return service
