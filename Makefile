@@ -1,10 +1,14 @@
-.PHONY: up up-fast test lint bench
+.PHONY: up up-fast test test-fast test-clock lint bench
 up:        ## install, then run every service on the embedded default (SQLite)
 	./scripts/up.sh
 up-fast:   ## the same, with fast training and the daily loop every minute
 	./scripts/up.sh --fast
-test:      ## install, then run the whole test suite
+test:      ## install, then run the whole test suite (then the clock-sensitive suites at other instants)
 	./scripts/test.sh
+test-fast: ## the inner loop: unit and in-process API tests on SQLite (no processes, PostgreSQL or browser)
+	./scripts/test.sh --fast
+test-clock: ## the scheduler, daily-loop and dashboard suites with the clock at night, near midnight, across DST
+	./scripts/test.sh --clock-only
 lint:      ## ruff (lint + format) everywhere, mypy on the core, services and frontends
 	.venv/bin/ruff check src services frontends tests bench
 	.venv/bin/ruff format --check src services frontends tests bench

@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# Install, then run the whole test suite: unit, API, SQLite and a real PostgreSQL (started by the
-# tests), service processes over HTTP, and Chromium-driven browser tests.
+# Install, then run the tests.
+#   scripts/test.sh               the whole suite (unit, API, SQLite and a real PostgreSQL started by
+#                                 the tests, service processes over HTTP, Chromium), then the
+#                                 clock-sensitive suites again with the clock at other instants
+#   scripts/test.sh --fast        the inner loop: unit and in-process API tests on SQLite (< 90 s)
+#   scripts/test.sh --clock-only  only the clock-sensitive suites at the other instants
+# Extra arguments go to pytest (e.g. -k name, -x).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+
+mode=all
+case "${1:-}" in
+  --fast) mode=fast; shift ;;
+  --clock-only) mode=clock; shift ;;
+esac
+
+if [ "$mode" = fast ]; then
+  exec .venv/bin/python -m pytest -m "not slow and not postgres and not browser and not processes" "$@"
+fi
+
 need_apt=()
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
@@ -10,7 +26,38 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "missing system packages: ${need_apt[*]} (install them, or run as root)" >&2
+    echo "missing system packages: ${need_apt[*]} (install them, or run as root); their tests will not run" >&2
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+
+status=0
+if [ "$mode" = all ]; then
+  .venv/bin/python -m pytest "$@" || status=$?
+fi
+
+# The suites whose expectations involve "now" (run keys, cron fires, days of history), again with
+# every process's clock at another instant: at night, a minute before midnight, and across the
+# spring daylight-saving change in a non-UTC scheduler time zone. On SQLite: the clock does not
+# depend on the backend, and the whole run above covers PostgreSQL. (test_any_hour.py sets its
+# own instants and runs in the whole suite.)
+CLOCK_SUITES=(tests/scheduler tests/frontends/test_dashboard_full_stack.py tests/frontends/test_dashboard_apptest.py)
+CLOCK_RUNS=(
+  "2026-12-01T03:00:00Z UTC"
+  "2026-12-01T23:59:30Z UTC"
+  "2026-03-29T00:59:30Z Europe/Paris"
+)
+declare -a clock_results=()
+for run in "${CLOCK_RUNS[@]}"; do
+  read -r instant zone <<<"$run"
+  echo "=== clock at $instant, scheduler time zone $zone ==="
+  if DAILYML_TEST_CLOCK="$instant" DAILYML_SCHEDULER_TIMEZONE="$zone" \
+      .venv/bin/python -m pytest -q -m "not postgres" --deselect tests/scheduler/test_any_hour.py \
+      "${CLOCK_SUITES[@]}" "$@"; then
+    clock_results+=("passed: clock at $instant ($zone)")
+  else
+    clock_results+=("FAILED: clock at $instant ($zone)")
+    status=1
+  fi
+done
+printf '%s\n' "${clock_results[@]}"
+exit "$status"

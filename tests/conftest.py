@@ -1,8 +1,8 @@
 """Shared fixtures: real SQLite and real PostgreSQL databases, bootstrapped once and copied per test.
 
-``db`` is parametrised over both backends: every test that asks for it runs on each. A
-PostgreSQL test skips with the reason when the server binaries are absent, and fails instead
-under CI (``CI=true``), where they must be present.
+``db`` is parametrised over both backends: every test that asks for it runs on each. Without
+the PostgreSQL server binaries, those tests skip and the session fails with a line saying so,
+unless ``DAILYML_TEST_SKIP_POSTGRES=1`` (``tests/support/requirements.py``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from sqlalchemy.engine import Engine
 from dailyml.bootstrap import bootstrap
 from dailyml.db import create_db_engine
 from dailyml.settings import Settings
-from tests.support import clock
+from tests.support import clock, requirements
 from tests.support.postgres import PostgresServer, postgres_binaries, start_postgres
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
-ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 clock.install()  # DAILYML_TEST_CLOCK: the whole session (and every service it starts) at that instant
 
@@ -34,16 +33,29 @@ def pytest_report_header() -> str:
     return f"dailyml clock: {clock.now().isoformat(timespec='seconds')} (scheduler time zone {tz})"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A part of the suite that could not run fails the session, unless skipped on purpose."""
+    if requirements.missing and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in requirements.summary():
+        terminalreporter.write_line(
+            line, red=line.startswith("NOT RUN"), yellow=not line.startswith("NOT RUN"), bold=True
+        )
+
+
 def _quiet(_: str):  # type: ignore[no-untyped-def]
     return lambda done, total, message: None
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    if postgres_binaries() is None:
-        if ON_CI:
-            pytest.fail("PostgreSQL server binaries are required under CI (install postgresql)")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    requirements.require(
+        "postgres", postgres_binaries() is not None, "PostgreSQL 15 binaries (initdb, pg_ctl) not found"
+    )
     server = start_postgres()
     yield server
     server.stop()

@@ -6,7 +6,6 @@ change seen by both predictor replicas, and the dashboard in a real browser."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -25,13 +24,13 @@ from dailyml.clients import PredictorClient
 from dailyml.datasets import IRIS
 from tests.conftest import ADMIN_TOKEN
 from tests.deploy.manifests import REPO, compose_model, write_env_file
-from tests.support import clock
+from tests.support import clock, requirements
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import NotYet, WaitTimeout, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.processes]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "deploy"
@@ -48,16 +47,6 @@ TEST_DOT_ENV = {
     "DAILYML_SCHEDULER_JOB_POLL_SECONDS": "0.5",
 }
 HEALTH = {"gradio": "/", "dashboard": "/_stcore/health"}
-
-
-def has_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-HAS_GENERATOR = has_module("services.generator.app") and has_module("dailyml.clients.generator")
 
 
 def rss_mib(pid: int) -> float:
@@ -160,12 +149,8 @@ def stack(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFact
                 wait_ready(stack.services[name], ready_path, timeout)
                 stack.timings[f"{name} ready (s after its group started)"] = time.monotonic() - launched
 
-        apis = {"predictor": "/readyz", "predictor-2": "/readyz"}
-        if HAS_GENERATOR:
-            apis["generator"] = "/readyz"
-        start_group(apis, timeout=600)
-        # The scheduler needs the generator's client (it calls the generator every day).
-        start_group({**({"scheduler": "/readyz"} if HAS_GENERATOR else {}), **HEALTH}, timeout=180)
+        start_group({"predictor": "/readyz", "predictor-2": "/readyz", "generator": "/readyz"}, timeout=600)
+        start_group({"scheduler": "/readyz", **HEALTH}, timeout=180)
         yield stack
     finally:
         for service in stack.services.values():
@@ -188,7 +173,6 @@ def test_every_process_got_the_compose_environment(stack: Stack) -> None:
         assert stack.env[name]["DAILYML_GENERATOR_URL"].startswith("http://127.0.0.1:")
 
 
-@pytest.mark.skipif(not HAS_GENERATOR, reason="the generator service has not landed yet")
 def test_daily_loop_end_to_end_over_http(stack: Stack) -> None:
     from dailyml.clients.generator import GeneratorClient
 
@@ -265,8 +249,7 @@ def test_champion_change_reaches_both_predictor_replicas(stack: Stack) -> None:
 
 @pytest.mark.browser
 def test_dashboard_and_gradio_load_in_a_real_browser(stack: Stack) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    requirements.require("browser", Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

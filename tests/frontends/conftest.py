@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from dailyml.clients import PredictorClient
-from tests.conftest import ADMIN_TOKEN, ON_CI, Database, _sqlite_db
+from tests.conftest import ADMIN_TOKEN, Database, _sqlite_db
 from tests.frontends import seed
+from tests.support import requirements
 from tests.support.processes import ServiceProcess, start_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,11 +82,7 @@ def empty_stack(sqlite_db: Database, tmp_path: Path) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        message = "Chromium is not installed: apt-get install -y chromium"
-        if ON_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    requirements.require("browser", CHROMIUM.exists(), f"Chromium not found at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -15,7 +15,7 @@ import pytest
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
 from tests.support.processes import ServiceProcess, start_service
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.processes]
 
 TIMEOUT_MS = 20_000
 

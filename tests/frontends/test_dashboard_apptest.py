@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 from frontends.dashboard import run
 from tests.frontends.conftest import LABELLED_PER_DATASET, TOTAL_PER_DATASET, Stack
 
+pytestmark = pytest.mark.processes
+
 SCRIPT = Path(run.__file__).with_name("app.py")
 
 

@@ -6,7 +6,6 @@ fidelity report and the scheduler's runs. Checked with AppTest and in Chromium (
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,15 +15,14 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dailyml.clients.generator import GeneratorClient
 from dailyml.clients.scheduler import SchedulerClient
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
 from tests.frontends.test_dashboard_apptest import SCRIPT
 from tests.support import clock
 from tests.support.processes import ServiceProcess, start_service
 
-if importlib.util.find_spec("services.generator.app") is None:  # pragma: no cover - partial checkouts
-    pytest.skip("the generator service is not in this checkout", allow_module_level=True)
-generator_clients = pytest.importorskip("dailyml.clients.generator")
+pytestmark = pytest.mark.processes
 
 TIMEOUT_MS = 20_000
 
@@ -71,7 +69,7 @@ def full(seeded_stack: Stack) -> Iterator[FullStack]:
     try:
         scheduler = start_service("scheduler", _scheduler_env(env, generator.url), seeded_stack.log_dir)
         _run_daily(scheduler.url, env["DAILYML_ADMIN_TOKEN"])
-        with generator_clients.GeneratorClient(generator.url, admin_token=env["DAILYML_ADMIN_TOKEN"]) as gen:
+        with GeneratorClient(generator.url, admin_token=env["DAILYML_ADMIN_TOKEN"]) as gen:
             predictor = seeded_stack.client()
             for dataset in ("iris", "wine"):
                 gen.generate(dataset, n=60)

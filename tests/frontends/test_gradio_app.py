@@ -11,6 +11,8 @@ from frontends.gradio_app.app import build_app, launch_options
 from tests.frontends.conftest import Stack
 from tests.support.net import free_port
 
+pytestmark = pytest.mark.processes
+
 IRIS_SETOSA = (5.1, 3.5, 1.4, 0.2)
 WINE_RED = ("red", 7.4, 0.7, 0.0, 1.9, 0.076, 11.0, 34.0, 0.9978, 3.51, 0.56, 9.4)
 

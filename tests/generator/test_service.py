@@ -20,6 +20,8 @@ from tests.support.net import wait_http
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 
+pytestmark = pytest.mark.processes
+
 
 def _wait_job(client: GeneratorClient, job_id: str, timeout: float = 240) -> list[tuple[str, float]]:
     """Poll a job until it ends; returns the (status, progress) pairs seen."""

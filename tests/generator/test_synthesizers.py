@@ -12,10 +12,15 @@ from dailyml.synth.base import SynthesisError, Synthesizer
 from dailyml.synth.fitting import fit_rows
 from tests.generator.conftest import EPOCHS, assert_no_real_copies, assert_rows_pass_the_api
 
-CASES = [(d, a) for d in ("iris", "wine") for a in algorithms_for(get_spec(d))]
+# The neural synthesizers' fits take seconds even at a few epochs: `make test` runs them, `make test-fast` not.
+CASES = [
+    pytest.param(d, a, id=f"{d}-{a}", marks=[pytest.mark.slow] if a in EPOCH_ALGORITHMS else [])
+    for d in ("iris", "wine")
+    for a in algorithms_for(get_spec(d))
+]
 
 
-@pytest.mark.parametrize(("dataset", "algorithm"), CASES, ids=[f"{d}-{a}" for d, a in CASES])
+@pytest.mark.parametrize(("dataset", "algorithm"), CASES)
 def test_fit_save_load_sample_every_row_valid_and_no_copies(dataset: str, algorithm: str, reference) -> None:  # type: ignore[no-untyped-def]
     spec = get_spec(dataset)
     ref = reference[dataset]

@@ -17,6 +17,8 @@ from tests.predictor.conftest import ADMIN, IRIS_OK
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 
+pytestmark = pytest.mark.processes
+
 
 @pytest.mark.postgres
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 suite's time, so the tests of this package share them), and runners with a controllable clock.
 
 Tests sharing a stack keep apart by their run keys: the in-process runners live in March 2030
-(a fake clock), the scheduler processes in today's real date.
+(a fake clock), the scheduler processes in the session's date (``tests.support.clock``).
 """
 
 from __future__ import annotations
@@ -85,8 +85,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 def fast_settings(**overrides: Any) -> SchedulerSettings:
-    """Scheduler settings for tests: quick retries, no long waits."""
+    """Scheduler settings for tests: quick retries, no long waits, no first-start run (these
+    tests drive the cron, catch-up and retry paths; test_any_hour.py covers the first start)."""
     values: dict[str, Any] = {
+        "run_on_first_start": False,
         "daily_cron": "0 6 * * *",
         "retrain_cron": "0 7 * * mon",
         "backoff_seconds": 0.2,

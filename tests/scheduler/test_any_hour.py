@@ -24,6 +24,8 @@ from tests.support import clock
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import NotYet, wait_until
 
+pytestmark = pytest.mark.processes
+
 
 def _utc(text: str) -> datetime:
     return clock.parse_instant(text)

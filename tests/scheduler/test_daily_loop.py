@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from dailyml.tables import GenerationRequest, Prediction, Run, Sample
@@ -11,6 +13,8 @@ from services.scheduler import runlog
 from services.scheduler.runner import Runner
 from tests.conftest import Database
 from tests.scheduler.conftest import FakeClock, Stack, make_runner, predictor_client
+
+pytestmark = pytest.mark.processes
 
 
 def _synthetic(db: Database, dataset: str) -> list[dict[str, object]]:
@@ -115,12 +119,13 @@ def test_fast_mode_runs_the_daily_loop_every_minute(stack: Stack, clock: FakeClo
         datasets=["iris"],
         retrain_cron="0 7 1 1 *",
     )
-    clock.advance(days=10, minutes=47, seconds=20)  # 2030-03-14 08:17:20
-    keys = []
+    clock.advance(days=10, minutes=47, seconds=20)  # 2030-03-14 08:17:20 UTC
+    keys, expected = [], []
     for _ in range(3):
         [claim] = runner.run_scheduled("daily")
         assert claim.run.status == "succeeded" and claim.run.counts["generated"] == 1
         keys.append(claim.run.scheduled_for)
+        expected.append(clock().astimezone(ZoneInfo(runner.settings.timezone)).strftime("%Y-%m-%dT%H:%M"))
         assert runner.tick() == []  # this minute is done
         clock.advance(minutes=1)
-    assert keys == ["2030-03-14T08:17", "2030-03-14T08:18", "2030-03-14T08:19"]
+    assert keys == expected  # the minutes in the scheduler's time zone (08:17 ... in UTC)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dailyml.clients.predictor import PredictorClient
 from services.scheduler import runlog
 from tests.scheduler.conftest import FakeClock, Stack, make_runner, predictor_client
 from tests.support.waiting import NotYet, wait_until
+
+pytestmark = pytest.mark.processes
 
 IRIS_ROW = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.5}
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from dailyml.clients.scheduler import RunOut, RunPage, SchedulerClient
@@ -22,6 +23,8 @@ from tests.support import clock
 from tests.support.net import free_port, wait_http
 from tests.support.processes import start_service
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.processes
 
 SAMPLES_PER_DAY = 2
 
