@@ -119,9 +119,7 @@ def test_full_profile_predictor_hot_swap_fits_the_kubernetes_memory_limit(
         for _ in range(200):
             assert client.post("/wine/predict", json=example).status_code == 200
         warm = _status_mib(predictor.proc.pid, "VmRSS")
-        promoted = client.post(
-            f"/wine/models/{challenger}/promote", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        )
+        promoted = client.post(f"/wine/models/{challenger}/promote", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         assert promoted.status_code == 200, promoted.text
 
         def serves_challenger() -> bool | NotYet:
@@ -135,5 +133,5 @@ def test_full_profile_predictor_hot_swap_fits_the_kubernetes_memory_limit(
         predictor.stop()
     limit = _memory_limit_mib()
     record_property("predictor_rss_mib", {"warm": round(warm), "peak": round(peak), "after_swap": round(after)})
-    print(f"full-profile predictor: RSS warm {warm:.0f} MiB, peak during the swap {peak:.0f} MiB, after {after:.0f} MiB")
+    print(f"full-profile predictor RSS: warm {warm:.0f} MiB, peak in the swap {peak:.0f} MiB, after {after:.0f} MiB")
     assert peak < limit, f"peak RSS {peak:.0f} MiB during a hot swap exceeds the k8s limit {limit:.0f} MiB"
