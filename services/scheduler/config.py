@@ -22,11 +22,12 @@ def parse_cron(expr: str, timezone: str) -> Any:
     """An APScheduler cron trigger for a five-field crontab ``expr`` (ValueError when invalid).
 
     APScheduler 3 numbers weekdays from Monday = 0, unlike crontab; day names (``mon``) are
-    unambiguous, which is why the defaults use them.
+    unambiguous, which is why the defaults use them. The trigger is corrected across
+    daylight-saving changes (``triggers.py``).
     """
-    from apscheduler.triggers.cron import CronTrigger
+    from services.scheduler.triggers import DstSafeCronTrigger
 
-    return CronTrigger.from_crontab(expr, timezone=ZoneInfo(timezone))
+    return DstSafeCronTrigger.from_crontab(expr, timezone=ZoneInfo(timezone))
 
 
 class SchedulerSettings(BaseSettings):

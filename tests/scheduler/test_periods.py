@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from dailyml.evaluation import GREATER_IS_BETTER, is_better
-from services.scheduler.config import FAST_DAILY_CRON, SchedulerSettings
+from services.scheduler.config import FAST_DAILY_CRON, SchedulerSettings, parse_cron
 from services.scheduler.jobs import gate
 from services.scheduler.periods import Cron
 
@@ -96,3 +97,59 @@ def test_misfire_grace_under_one_second_is_refused() -> None:
     with pytest.raises(ValidationError, match="misfire_grace_hours"):
         SchedulerSettings(misfire_grace_hours=0.0001)  # type: ignore[arg-type]
     assert SchedulerSettings(misfire_grace_hours=1 / 3600).misfire_grace_hours > 0  # type: ignore[arg-type]
+
+
+def _wall_clock_fires(expr: str, zone: str, start: datetime, end: datetime) -> list[datetime]:
+    """Every instant in [start, end) whose local wall-clock time matches a daily ``M H * * *``."""
+    minute, hour = (int(v) for v in expr.split()[:2])
+    tz, fires, moment = ZoneInfo(zone), [], start
+    while moment < end:
+        local = moment.astimezone(tz)
+        if (local.hour, local.minute) == (hour, minute):
+            fires.append(moment)
+        moment += timedelta(minutes=1)
+    return fires
+
+
+DST_CHANGES = [
+    ("Europe/Paris", datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+    ("Europe/Paris", datetime(2026, 10, 25, 1, 0, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 11, 1, 6, 0, tzinfo=UTC)),
+    ("Australia/Sydney", datetime(2026, 4, 4, 16, 0, tzinfo=UTC)),
+    ("Australia/Sydney", datetime(2026, 10, 3, 16, 0, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("zone", "change"), DST_CHANGES, ids=[f"{z}-{c:%m-%d}" for z, c in DST_CHANGES])
+def test_daily_fire_times_match_the_wall_clock_across_dst_changes(zone: str, change: datetime) -> None:
+    """APScheduler 3 alone skips the day after a spring-forward for a cron at 00:xx (e.g. Paris
+    2026-03-29 00:30 -> 03-31); our trigger must give every fire a wall clock shows, in order."""
+    start, end = change - timedelta(days=2), change + timedelta(days=2)
+    for hour in (0, 1, 3, 6, 12, 23):  # 02:xx does not exist on spring-forward days: APScheduler's own rule
+        expr = f"30 {hour} * * *"
+        trigger = parse_cron(expr, zone)
+        expected = _wall_clock_fires(expr, zone, start, end)
+        fire, seen = trigger.get_next_fire_time(None, start.astimezone(ZoneInfo(zone))), []
+        while fire is not None and fire < end:
+            seen.append(fire.astimezone(UTC))
+            fire = trigger.get_next_fire_time(
+                fire, (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(ZoneInfo(zone))
+            )
+        assert seen == expected, f"{expr} in {zone}"
+
+
+def test_an_hour_repeated_when_clocks_go_back_fires_twice_then_moves_on() -> None:
+    tz = ZoneInfo("Europe/Paris")
+    trigger = parse_cron("30 2 * * *", "Europe/Paris")
+    fire, seen = datetime(2026, 10, 24, 2, 30, tzinfo=tz), []
+    for _ in range(3):
+        fire = trigger.get_next_fire_time(fire, (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(tz))
+        seen.append(fire.astimezone(UTC))
+    # 02:30 CEST, 02:30 CET (the same date: its run key makes the second one a no-op), the next day.
+    assert seen == [
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        datetime(2026, 10, 26, 1, 30, tzinfo=UTC),
+    ]
+    assert Cron("30 2 * * *", "Europe/Paris").run_key(seen[0]) == Cron("30 2 * * *", "Europe/Paris").run_key(seen[1])
