@@ -8,7 +8,7 @@ HTTP APIs as aggregates or single pages; the body refreshes itself every few sec
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -18,6 +18,7 @@ from dailyml.datasets import DATASET_NAMES, get_spec
 from frontends.common.drawing import grade_scale_svg, iris_svg, wine_glass_svg
 from frontends.common.services import ServiceUrls
 from frontends.dashboard import charts, data, tables
+from frontends.dashboard.next_run import next_run_hint
 
 PAGE_SIZE = 20
 BUCKETS = ("minute", "hour", "day", "week")
@@ -41,6 +42,13 @@ def _when(value: str | None) -> str:
 
 def _unavailable(what: str, fetched: data.Fetched) -> None:
     st.warning(f"{what} not available: {fetched.error}", icon=":material/warning:")
+
+
+def _empty(urls: ServiceUrls, dataset: str, text: str) -> None:
+    """An empty state: what is missing, when the next daily run is due and how to start one now."""
+    fetched = data.schedule(urls.scheduler)
+    hint = next_run_hint(fetched.value if fetched.ok else None, fetched.error, dataset, datetime.now(UTC))
+    st.info(f"{text}\n\n{hint}", icon=":material/info:")
 
 
 # -- sections -------------------------------------------------------------------------------------
@@ -79,10 +87,11 @@ def latest_synthetic(urls: ServiceUrls, dataset: str) -> None:
         _unavailable("History", page)
         return
     if not page.value["items"]:
-        st.info(
+        _empty(
+            urls,
+            dataset,
             "No synthetic sample has been predicted yet. The generator makes them and the daily loop "
             "(scheduler) predicts them.",
-            icon=":material/info:",
         )
         return
     item = page.value["items"][0]
@@ -117,10 +126,7 @@ def confusion(urls: ServiceUrls, dataset: str) -> None:
         _unavailable("Confusion matrix", cm)
         return
     if cm.value["total"] == 0:
-        st.info(
-            "No predictions with a known true label yet: the matrix fills in as true labels arrive.",
-            icon=":material/info:",
-        )
+        _empty(urls, dataset, "No predictions with a known true label yet: the matrix fills in as true labels arrive.")
         return
     st.altair_chart(charts.confusion_heatmap(cm.value), width="content")  # fixed-size cells
     st.caption(f"{cm.value['total']:,} labelled predictions · rows: actual, columns: predicted")
@@ -156,7 +162,7 @@ def performance(urls: ServiceUrls, dataset: str) -> None:
         return
     points = series.value["points"]
     if not points:
-        st.info("No labelled predictions yet, so no metrics to plot.", icon=":material/info:")
+        _empty(urls, dataset, "No labelled predictions yet, so no metrics to plot.")
         return
     st.altair_chart(charts.metrics_chart(points, spec.task), width="stretch")
     st.caption(f"{len(points)} {bucket} buckets · {sum(p['n'] for p in points):,} labelled predictions")
@@ -170,7 +176,7 @@ def recent(urls: ServiceUrls, dataset: str) -> None:
         return
     total = first.value["total"]
     if total == 0:
-        st.info("No predictions yet. Try the Gradio app, or let the daily loop run.", icon=":material/info:")
+        _empty(urls, dataset, "No predictions yet. Try the Gradio app, or let the daily loop run.")
         return
     pages = max(1, -(-total // PAGE_SIZE))
     page_no = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, key=f"page-{dataset}")
@@ -272,7 +278,7 @@ def scheduler_runs(urls: ServiceUrls, dataset: str) -> None:
         st.info(f"Scheduler not available: {page.error}", icon=":material/info:")
         return
     if not page.value["items"]:
-        st.info("No scheduler runs yet.", icon=":material/info:")
+        _empty(urls, dataset, "No scheduler runs yet.")
         return
     status_icon = {"succeeded": "✓", "failed": "✗", "running": "…", "skipped": "–"}
     rows = [

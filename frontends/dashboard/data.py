@@ -112,3 +112,8 @@ def synthesizers(url: str, dataset: str) -> Fetched:
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def runs(url: str, dataset: str, limit: int = 10) -> Fetched:
     return _ask("scheduler", url, "runs", dataset, dataset=dataset, limit=limit)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def schedule(url: str) -> Fetched:
+    return _ask("scheduler", url, "schedule", None)

@@ -7,6 +7,7 @@ that is down or rejects the input shows a short message, never a traceback.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,11 +55,20 @@ def _let_through(num: float | int, minimum: float | int | None, maximum: float |
 
 @dataclass
 class DatasetForm:
-    """The spec a tab was built from, and its input components in the spec's feature order."""
+    """The spec a tab was built from, its input components in the spec's feature order, and the
+    buttons that send them.
+
+    A tab built from the predictor's spec (``from_service``) has its reference medians as values
+    from the start. A tab built without it (the predictor was not up when the app started) has no
+    values yet, and a Gradio Number without a value shows and sends 0: so its inputs and buttons
+    stay disabled until the page's load event has put the medians in.
+    """
 
     spec: SpecOut
     from_service: bool
     inputs: list[InputField] = field(default_factory=list)
+    buttons: list[gr.Button] = field(default_factory=list)
+    note: gr.Markdown | None = None
 
     @property
     def features(self) -> list[FeatureOut]:
@@ -76,17 +86,19 @@ def _fetch_spec(client: PredictorClient, dataset: str) -> tuple[SpecOut, bool]:
         return local_spec(dataset), False
 
 
-def _input_for(dataset: str, feature: FeatureOut) -> InputField:
+def _input_for(dataset: str, feature: FeatureOut, *, ready: bool) -> InputField:
     if feature.kind == "category":
         return gr.Radio(
             choices=list(feature.categories),
             value=default_value(feature),
             label=feature.description,
+            interactive=ready,
             elem_id=f"{dataset}-{feature.name}",
         )
     step = step_for(feature)
     number = gr.Number(
         value=default_value(feature),
+        interactive=ready,
         label=field_label(feature),
         info=range_text(feature),
         minimum=feature.minimum,
@@ -108,27 +120,44 @@ def _layout_inputs(form: DatasetForm, per_row: int) -> None:
     spec = form.spec
     by_name: dict[str, InputField] = {}
     for feature in categorical_features(spec):
-        by_name[feature.name] = _input_for(spec.name, feature)
+        by_name[feature.name] = _input_for(spec.name, feature, ready=form.from_service)
     numbers = numeric_features(spec)
     for start in range(0, len(numbers), per_row):
         with gr.Row(equal_height=True):
             for feature in numbers[start : start + per_row]:
-                by_name[feature.name] = _input_for(spec.name, feature)
+                by_name[feature.name] = _input_for(spec.name, feature, ready=form.from_service)
     form.inputs = [by_name[f.name] for f in spec.features]
 
 
+def _number(value: Any) -> float | None:
+    """A finite float, or None for anything else (NaN, infinity, text)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _collect(form: DatasetForm, values: tuple[Any, ...]) -> tuple[dict[str, Any] | None, str | None]:
-    """The request body from the input values, or a message naming the empty fields."""
+    """The request body from the input values, or a message naming the empty or non-numeric fields:
+    an empty number box comes as None, and NaN is not a measurement."""
     body: dict[str, Any] = {}
-    missing = []
+    missing, not_numbers = [], []
     for feature, value in zip(form.features, values, strict=True):
         if value is None or value == "":
             missing.append(field_label(feature))
+        elif feature.kind == "category":
+            body[feature.name] = value
+        elif (number := _number(value)) is None:
+            not_numbers.append(field_label(feature))
         else:
-            body[feature.name] = value if feature.kind == "category" else float(value)
+            body[feature.name] = number
+    problems = []
     if missing:
-        return None, "Please fill in " + ", ".join(missing) + "."
-    return body, None
+        problems.append("Please fill in " + ", ".join(missing) + ".")
+    if not_numbers:
+        problems.append("Please enter a number for " + ", ".join(not_numbers) + ".")
+    return (None, " ".join(problems)) if problems else (body, None)
 
 
 def _rounded(feature: FeatureOut, value: Any) -> Any:
@@ -181,9 +210,15 @@ def _dataset_tab(client: PredictorClient, form: DatasetForm) -> None:
         with gr.Column(scale=5):
             _layout_inputs(form, per_row=2 if is_iris else 3)
             with gr.Row():
-                random_button = gr.Button("Random real sample", elem_id=f"{name}-random")
-                predict_button = gr.Button("Predict", variant="primary", elem_id=f"{name}-predict")
-            note = gr.Markdown(elem_id=f"{name}-note", elem_classes=["dailyml-note"])
+                ready = form.from_service
+                random_button = gr.Button("Random real sample", interactive=ready, elem_id=f"{name}-random")
+                predict_button = gr.Button("Predict", variant="primary", interactive=ready, elem_id=f"{name}-predict")
+            note = gr.Markdown(
+                "" if ready else "Waiting for the predictor's reference values…",
+                elem_id=f"{name}-note",
+                elem_classes=["dailyml-note"],
+            )
+            form.buttons, form.note = [random_button, predict_button], note
             if is_iris:  # the flower sits under the measurements it is drawn from
                 drawing = gr.HTML(_iris_drawing(tuple(c.value for c in form.inputs)), elem_id=f"{name}-drawing")
         with gr.Column(scale=5):
@@ -293,26 +328,33 @@ def build_app(predictor_url: str | None = None, *, client: PredictorClient | Non
                 _dataset_tab(client, form)
 
         # Each page load shows whether the predictor answers and which models are champion; a tab
-        # built while the predictor was down gets its reference medians as soon as it answers.
+        # built while the predictor was down gets its reference medians as soon as it answers, and
+        # only then its inputs and buttons (until then the numbers would show and send 0).
         late = [form for form in forms.values() if not form.from_service]
-        late_inputs = [c for form in late for c in form.inputs]
+        late_outputs = [c for form in late for c in (*form.inputs, *form.buttons, form.note)]
 
         def on_load() -> Any:
             updates: list[Any] = []
             for form in late:
-                try:
-                    spec = client.spec(form.spec.name)
-                except ServiceError:
-                    updates += [gr.update() for _ in form.inputs]
-                    continue
-                for feature, component in zip(spec.features, form.inputs, strict=True):
-                    value = default_value(feature)
-                    updates.append(gr.update(value=value) if component.value is None else gr.update())
+                updates += _late_form_updates(client, form)
             # With a single output Gradio takes a returned tuple as that output's value.
             return (_status_text(client), *updates) if updates else _status_text(client)
 
-        demo.load(on_load, inputs=[], outputs=[status, *late_inputs], api_visibility="private")
+        demo.load(on_load, inputs=[], outputs=[status, *late_outputs], api_visibility="private")
     return demo
+
+
+def _late_form_updates(client: PredictorClient, form: DatasetForm) -> list[Any]:
+    """Updates of a late tab's inputs, buttons and note: filled and enabled once the predictor
+    serves the spec; still disabled, with the reason, when it does not."""
+    name = form.spec.name
+    try:
+        spec = client.spec(name)
+    except ServiceError as exc:
+        message = f"{error_message(exc, SERVICE, name)} Reload this page once it is."
+        return [*(gr.update() for _ in (*form.inputs, *form.buttons)), _error(message)]
+    values = [gr.update(value=default_value(f), interactive=True) for f in spec.features]
+    return [*values, *(gr.update(interactive=True) for _ in form.buttons), ""]
 
 
 def main(host: str = "127.0.0.1", port: int = 7860) -> None:

@@ -7,12 +7,22 @@ them to ``docs/img/`` for the README).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dailyml.clients import PredictorClient
+from dailyml.contracts import SpecOut
+from dailyml.datasets import get_spec
+from frontends.common.forms import default_value
+from frontends.gradio_app.app import build_app, launch_options
+from tests.conftest import _sqlite_db
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
+from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, start_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
@@ -32,6 +42,51 @@ def dashboard(seeded_stack: Stack) -> Iterator[ServiceProcess]:
     service = start_service("dashboard", seeded_stack.env, seeded_stack.log_dir, ready_path="/_stcore/health")
     yield service
     service.stop()
+
+
+class HeldSpecClient(PredictorClient):
+    """A predictor client whose ``spec`` calls wait while ``hold`` is set and not yet released: it
+    holds the page's load event (which asks the predictor for a late tab's spec) while a test clicks."""
+
+    hold: threading.Event | None = None
+
+    def spec(self, dataset: str) -> SpecOut:
+        if self.hold is not None:
+            self.hold.wait(timeout=60)
+        return super().spec(dataset)
+
+
+@dataclass
+class LateGradio:
+    url: str
+    client: HeldSpecClient
+
+
+@pytest.fixture(scope="module")
+def late_gradio(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LateGradio]:
+    """The Gradio app built while its predictor was not yet running (as when all containers start
+    together): its tabs are built from the local spec, the predictor comes up afterwards."""
+    tmp = tmp_path_factory.mktemp("late-gradio")
+    predictor_port = free_port()
+    client = HeldSpecClient(f"http://127.0.0.1:{predictor_port}", timeout=10)
+    demo = build_app(client=client)
+    port = free_port()
+    demo.queue().launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        ssr_mode=False,
+        quiet=True,
+        **launch_options(),
+    )
+    db = _sqlite_db(sqlite_template, tmp)
+    predictor = start_service("predictor", db.env(), tmp / "logs", port=predictor_port)
+    try:
+        yield LateGradio(f"http://127.0.0.1:{port}", client)
+    finally:
+        predictor.stop()
+        demo.close()
+        db.engine.dispose()
 
 
 # -- Gradio ---------------------------------------------------------------------------------------
@@ -93,6 +148,77 @@ def test_gradio_wine_random_sample_predicts_grade_with_glass_and_scale(page: Any
     assert page.locator(f'#wine-drawing svg[data-predicted="{grade}"]').count() == 1
     assert page.locator('#wine-drawing [data-wine-type="red"]').count() == 1
     copy_to_docs(screenshot(page, "gradio-wine"))
+
+
+def _shown_values(page: Any, dataset: str) -> dict[str, Any]:
+    """What the form shows, feature by feature (numbers as floats, the checked choice)."""
+    shown: dict[str, Any] = {}
+    for feature in get_spec(dataset).features:
+        if feature.kind == "category":
+            shown[feature.name] = page.locator(f"#{dataset}-{feature.name} input:checked").get_attribute("value")
+        else:
+            text = page.locator(f"#{dataset}-{feature.name} input").input_value()
+            shown[feature.name] = float(text) if text else None
+    return shown
+
+
+@pytest.mark.parametrize("dataset", ["iris", "wine"])
+@pytest.mark.parametrize("app", ["built_with_spec", "built_before_predictor"])
+def test_gradio_first_click_on_predict_sends_the_values_shown(
+    page: Any, request: pytest.FixtureRequest, app: str, dataset: str
+) -> None:
+    """Predict clicked the instant it can be clicked predicts what the form shows: never zeros or
+    blanks from before the form got its values, even while the page's load is still on its way."""
+    names = get_spec(dataset).feature_names
+    sent: list[list[Any]] = []
+
+    def on_request(req: Any) -> None:  # the predict call carries the features and the sample state
+        data = (req.post_data_json or {}).get("data") if "queue/join" in req.url else None
+        if isinstance(data, list) and len(data) == len(names) + 1:
+            sent.append(data[:-1])
+
+    page.on("request", on_request)
+    held: threading.Event | None = None
+    if app == "built_with_spec":
+        url = request.getfixturevalue("gradio").url
+    else:
+        late: LateGradio = request.getfixturevalue("late_gradio")
+        url, held = late.url, threading.Event()
+        late.client.hold = held  # the page's load waits for the predictor's spec until released
+    button = page.locator(f"#{dataset}-predict")
+    try:
+        page.goto(url, timeout=TIMEOUT_MS)
+        if dataset == "wine":
+            page.get_by_role("tab", name="Wine quality").click()
+        button.wait_for(state="visible", timeout=TIMEOUT_MS)
+        clicked = button.is_enabled()
+        if clicked:  # a quick user: the button is there and says it can be pressed
+            button.click()
+    finally:
+        if held is not None:
+            held.set()
+    if not clicked:
+        button.click(timeout=TIMEOUT_MS)  # Playwright waits until it is enabled
+    result = page.locator(f"#{dataset}-result")
+    result.get_by_text(re.compile(r"model version|Prediction failed")).wait_for(timeout=TIMEOUT_MS)
+    note = page.locator(f"#{dataset}-note").inner_text()
+    assert "⚠️" not in note and "Prediction failed" not in result.inner_text(), note
+    expected = "Iris " if dataset == "iris" else "Grade "
+    assert expected in result.inner_text() and "model version v1" in result.inner_text()
+
+    # The form shows the predictor's reference medians, and exactly those went to the predictor.
+    with PredictorClient(_predictor_url(request, app)) as client:
+        medians = {f.name: default_value(f) for f in client.spec(dataset).features}
+    shown = _shown_values(page, dataset)
+    assert shown == pytest.approx(medians)
+    assert len(sent) == 1
+    assert dict(zip(names, sent[0], strict=True)) == pytest.approx(shown)
+
+
+def _predictor_url(request: pytest.FixtureRequest, app: str) -> str:
+    if app == "built_with_spec":
+        return str(request.getfixturevalue("seeded_stack").predictor.url)
+    return str(request.getfixturevalue("late_gradio").client.base_url)
 
 
 def test_gradio_rejected_input_shows_a_short_message(page: Any, gradio: ServiceProcess) -> None:

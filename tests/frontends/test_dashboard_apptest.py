@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dailyml.clients.scheduler import RunPage, ScheduledJobOut, ScheduleOut
 from frontends.dashboard import run
 from tests.frontends.conftest import LABELLED_PER_DATASET, TOTAL_PER_DATASET, Stack
 
@@ -17,8 +23,8 @@ pytestmark = pytest.mark.processes
 SCRIPT = Path(run.__file__).with_name("app.py")
 
 
-def _app(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    for key, value in stack.env.items():
+def _app(stack: Stack, monkeypatch: pytest.MonkeyPatch, **env: str) -> AppTest:
+    for key, value in {**stack.env, **env}.items():
         monkeypatch.setenv(key, value)
     at = AppTest.from_file(str(SCRIPT), default_timeout=60)
     at.run()
@@ -97,16 +103,96 @@ def test_missing_generator_and_scheduler_are_stated(seeded_stack: Stack, monkeyp
     assert any(i.startswith("Scheduler not available") for i in infos)
 
 
+EMPTY_STATES = (
+    "No synthetic sample has been predicted yet",
+    "No predictions with a known true label yet",
+    "No labelled predictions yet",
+    "No predictions yet",
+)
+
+
+def _empty_state(at: AppTest, text: str) -> str:
+    (info,) = [i.value for i in at.info if i.value.startswith(text)]
+    return str(info)
+
+
 def test_empty_store_shows_empty_states(empty_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(empty_stack, monkeypatch)
+    at = _app(empty_stack, monkeypatch)  # the scheduler's URL is a port nobody listens on
     assert _metrics(at)["Predictions logged"] == "0"
-    infos = " ".join(i.value for i in at.info)
-    assert "No synthetic sample has been predicted yet" in infos
-    assert "No predictions with a known true label yet" in infos
-    assert "No labelled predictions yet" in infos
-    assert "No predictions yet" in infos
+    for text in EMPTY_STATES:
+        info = _empty_state(at, text)
+        # No next run to tell: say the scheduler cannot be asked, and how to run the loop without it.
+        assert "The scheduler service is not reachable" in info
+        assert "`dailyml run daily --local`" in info
+        assert "Next daily run" not in info
     assert _charts(at) == []
     assert len(at.dataframe) == 1  # only the model versions table
+
+
+class _SchedulerStub(BaseHTTPRequestHandler):
+    """``GET /schedule`` and ``GET /runs`` of a scheduler that has run nothing yet, in the shapes of
+    the scheduler's contract (``ScheduleOut``, ``RunPage``). A stub rather than the service: the
+    real one may run the daily loop when it starts, and the daily cron fires at a time of day."""
+
+    answers: dict[str, str] = {}
+
+    def do_GET(self) -> None:
+        body = self.answers.get(self.path.split("?")[0])
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write((body or '{"detail": "not found"}').encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def idle_scheduler() -> Iterator[tuple[str, datetime]]:
+    """A scheduler whose next daily run is 5 h 3 min and a half from now: its URL and that time."""
+    next_run = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=5, minutes=3, seconds=30)
+    job = {"cron": "0 6 * * *", "timezone": "UTC", "current_period": None, "datasets": ["iris", "wine"]}
+    schedule = ScheduleOut(
+        timezone="UTC",
+        fast=False,
+        misfire_grace_hours=12,
+        promotion_margin=0.0,
+        retry_interval_seconds=60,
+        jobs=[
+            ScheduledJobOut(job="daily", next_run_time=next_run, **job),  # type: ignore[arg-type]
+            ScheduledJobOut(job="retrain", next_run_time=next_run + timedelta(days=3), **job),  # type: ignore[arg-type]
+        ],
+    )
+    handler = type("Handler", (_SchedulerStub,), {})
+    handler.answers = {"/schedule": schedule.model_dump_json(), "/runs": RunPage(total=0, items=[]).model_dump_json()}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", next_run
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_empty_states_say_when_the_next_daily_run_is_due(
+    empty_stack: Stack, idle_scheduler: tuple[str, datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, next_run = idle_scheduler
+    at = _app(empty_stack, monkeypatch, DAILYML_SCHEDULER_URL=url)
+    line = re.compile(
+        r"Next daily run: (\d{4}-\d\d-\d\d \d\d:\d\d) UTC \(in (\d+) h (\d+) min\)\. "
+        r"To run it now: `dailyml run daily`\."
+    )
+    for text in (*EMPTY_STATES, "No scheduler runs yet"):
+        info = _empty_state(at, text)
+        match = line.search(info)
+        assert match, info
+        # The scheduler's time, in UTC with its date; how far off, whatever the time of day: the
+        # page was drawn within a few minutes of the stub's start, so 5 h 3 min down to 5 h 0 min.
+        assert match.group(1) == f"{next_run:%Y-%m-%d %H:%M}"
+        hours, minutes = int(match.group(2)), int(match.group(3))
+        assert hours == 5 and 0 <= minutes <= 3
 
 
 def test_predictor_down_is_an_error_message_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import gradio as gr
 import pytest
 from gradio_client import Client
 
-from frontends.gradio_app.app import build_app, launch_options
+from dailyml.clients import PredictorClient
+from frontends.common.forms import local_spec
+from frontends.gradio_app.app import (
+    DatasetForm,
+    _collect,
+    _late_form_updates,
+    _layout_inputs,
+    build_app,
+    launch_options,
+)
 from tests.frontends.conftest import Stack
 from tests.support.net import free_port
 
@@ -91,3 +101,37 @@ def test_predictor_down_says_so_instead_of_failing(app_without_predictor: Client
     assert "Traceback" not in note
     *_, note = app_without_predictor.predict(api_name="/iris_random_sample")
     assert "not reachable" in note
+
+
+def test_an_empty_number_box_is_named_instead_of_sent(app: Client) -> None:
+    # An emptied number box reaches the handler as None: the predictor is not asked.
+    result, probabilities, drawing, note = app.predict(5.1, None, 1.4, None, api_name="/iris_predict")
+    assert "Please fill in Sepal width (cm), Petal width (cm)." in note
+    assert "Prediction failed" not in result
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "abc"])
+def test_a_value_that_is_not_a_number_is_named_instead_of_sent(bad: object) -> None:
+    form = DatasetForm(local_spec("iris"), from_service=False)
+    body, problem = _collect(form, (5.1, bad, 1.4, 0.2))
+    assert body is None
+    assert problem == "Please enter a number for Sepal width (cm)."
+
+
+def test_collect_sends_the_values_as_floats_and_the_choice_as_is() -> None:
+    form = DatasetForm(local_spec("wine"), from_service=False)
+    body, problem = _collect(form, WINE_RED)
+    assert problem is None and body is not None
+    assert body["wine_type"] == "red" and body["density"] == 0.9978
+
+
+def test_a_tab_built_without_the_predictor_stays_disabled_while_it_is_down() -> None:
+    form = DatasetForm(local_spec("iris"), from_service=False)
+    with gr.Blocks():
+        _layout_inputs(form, per_row=2)
+        form.buttons = [gr.Button("Random"), gr.Button("Predict")]
+    assert all(not c.interactive for c in form.inputs)
+    with PredictorClient(f"http://127.0.0.1:{free_port()}", timeout=2) as client:
+        *updates, note = _late_form_updates(client, form)
+    assert all("interactive" not in u and "value" not in u for u in updates)
+    assert "predictor service is not reachable" in note and "Reload this page" in note
