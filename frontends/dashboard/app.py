@@ -8,12 +8,13 @@ HTTP APIs as aggregates or single pages; the body refreshes itself every few sec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from dailyml import clock
 from dailyml.datasets import DATASET_NAMES, get_spec
 from frontends.common.drawing import grade_scale_svg, iris_svg, wine_glass_svg
 from frontends.common.services import ServiceUrls
@@ -47,7 +48,7 @@ def _unavailable(what: str, fetched: data.Fetched) -> None:
 def _empty(urls: ServiceUrls, dataset: str, text: str) -> None:
     """An empty state: what is missing, when the next daily run is due and how to start one now."""
     fetched = data.schedule(urls.scheduler)
-    hint = next_run_hint(fetched.value if fetched.ok else None, fetched.error, dataset, datetime.now(UTC))
+    hint = next_run_hint(fetched.value if fetched.ok else None, fetched.error, dataset, clock.now())
     st.info(f"{text}\n\n{hint}", icon=":material/info:")
 
 

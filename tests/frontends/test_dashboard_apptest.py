@@ -6,7 +6,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from dailyml.clients.scheduler import RunPage, ScheduledJobOut, ScheduleOut
 from frontends.dashboard import run
 from tests.frontends.conftest import LABELLED_PER_DATASET, TOTAL_PER_DATASET, Stack
+from tests.support import clock
 
 pytestmark = pytest.mark.processes
 
@@ -150,7 +151,7 @@ class _SchedulerStub(BaseHTTPRequestHandler):
 @pytest.fixture
 def idle_scheduler() -> Iterator[tuple[str, datetime]]:
     """A scheduler whose next daily run is 5 h 3 min and a half from now: its URL and that time."""
-    next_run = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=5, minutes=3, seconds=30)
+    next_run = clock.now().replace(microsecond=0) + timedelta(hours=5, minutes=3, seconds=30)
     job = {"cron": "0 6 * * *", "timezone": "UTC", "current_period": None, "datasets": ["iris", "wine"]}
     schedule = ScheduleOut(
         timezone="UTC",
