@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,18 +143,27 @@ def _postgres_db(server: PostgresServer, template: str, tmp_path: Path) -> Datab
     return Database("postgres", url, home, create_db_engine(url))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A bootstrapped database of each backend, private to the test."""
-    if request.param == "sqlite":
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A bootstrapped database of ``backend``, private to the caller, disposed (and dropped) after."""
+    if backend == "sqlite":
         database = _sqlite_db(request.getfixturevalue("sqlite_template"), tmp_path)
     else:
         server = request.getfixturevalue("postgres_server")
         database = _postgres_db(server, request.getfixturevalue("postgres_template"), tmp_path)
-    yield database
-    database.engine.dispose()
-    if database.backend == "postgres":
-        request.getfixturevalue("postgres_server").drop_database(database.url.rsplit("/", 1)[-1])
+    try:
+        yield database
+    finally:
+        database.engine.dispose()
+        if database.backend == "postgres":
+            request.getfixturevalue("postgres_server").drop_database(database.url.rsplit("/", 1)[-1])
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A bootstrapped database of each backend, private to the test."""
+    with fresh_database(request, request.param, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from dailyml.clients import PredictorClient
 from tests.conftest import ADMIN_TOKEN, Database, _sqlite_db
 from tests.frontends import seed
 from tests.support import requirements
+from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, start_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,3 +119,19 @@ def copy_to_docs(path: Path) -> None:
         target = Path(__file__).resolve().parents[2] / "docs" / "img" / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+
+
+def launch_in_process(demo: Any) -> str:
+    """Serve a Gradio app built in this process on a free loopback port; its URL (close the demo after)."""
+    from frontends.gradio_app.app import launch_options
+
+    port = free_port()
+    demo.queue().launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        ssr_mode=False,
+        quiet=True,
+        **launch_options(),
+    )
+    return f"http://127.0.0.1:{port}"

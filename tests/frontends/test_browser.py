@@ -19,9 +19,9 @@ from dailyml.clients import PredictorClient
 from dailyml.contracts import SpecOut
 from dailyml.datasets import get_spec
 from frontends.common.forms import default_value
-from frontends.gradio_app.app import build_app, launch_options
+from frontends.gradio_app.app import build_app
 from tests.conftest import _sqlite_db
-from tests.frontends.conftest import Stack, copy_to_docs, screenshot
+from tests.frontends.conftest import Stack, copy_to_docs, launch_in_process, screenshot
 from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, start_service
 
@@ -70,19 +70,11 @@ def late_gradio(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
     predictor_port = free_port()
     client = HeldSpecClient(f"http://127.0.0.1:{predictor_port}", timeout=10)
     demo = build_app(client=client)
-    port = free_port()
-    demo.queue().launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        ssr_mode=False,
-        quiet=True,
-        **launch_options(),
-    )
+    url = launch_in_process(demo)
     db = _sqlite_db(sqlite_template, tmp)
     predictor = start_service("predictor", db.env(), tmp / "logs", port=predictor_port)
     try:
-        yield LateGradio(f"http://127.0.0.1:{port}", client)
+        yield LateGradio(url, client)
     finally:
         predictor.stop()
         demo.close()

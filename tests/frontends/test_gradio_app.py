@@ -16,9 +16,8 @@ from frontends.gradio_app.app import (
     _late_form_updates,
     _layout_inputs,
     build_app,
-    launch_options,
 )
-from tests.frontends.conftest import Stack
+from tests.frontends.conftest import Stack, launch_in_process
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.processes
@@ -29,17 +28,9 @@ WINE_RED = ("red", 7.4, 0.7, 0.0, 1.9, 0.076, 11.0, 34.0, 0.9978, 3.51, 0.56, 9.
 
 def _serve(predictor_url: str) -> Iterator[Client]:
     demo = build_app(predictor_url)
-    port = free_port()
-    demo.queue().launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        ssr_mode=False,
-        quiet=True,
-        **launch_options(),
-    )
+    url = launch_in_process(demo)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        yield Client(f"{url}/", verbose=False)
     finally:
         demo.close()
 

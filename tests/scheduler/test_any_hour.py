@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dailyml.clients.scheduler import RunOut, SchedulerClient
-from tests.conftest import ADMIN_TOKEN, Database, _postgres_db, _sqlite_db
+from tests.conftest import ADMIN_TOKEN, Database, fresh_database
 from tests.scheduler.conftest import Stack
 from tests.support import clock
 from tests.support.processes import ServiceProcess, start_service
@@ -34,15 +34,8 @@ def _utc(text: str) -> datetime:
 @pytest.fixture
 def run_log(stack: Stack, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A fresh database of the stack's backend for the scheduler's run log only."""
-    if stack.db.backend == "sqlite":
-        db = _sqlite_db(request.getfixturevalue("sqlite_template"), tmp_path)
-    else:
-        server = request.getfixturevalue("postgres_server")
-        db = _postgres_db(server, request.getfixturevalue("postgres_template"), tmp_path)
-    yield db
-    db.engine.dispose()
-    if db.backend == "postgres":
-        request.getfixturevalue("postgres_server").drop_database(db.url.rsplit("/", 1)[-1])
+    with fresh_database(request, stack.db.backend, tmp_path) as db:
+        yield db
 
 
 def _start_at(
