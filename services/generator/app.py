@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
+from dailyml.observability.http import install_observability
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "generator")
     app.include_router(health.router)
     app.include_router(jobs.router)
     for group in (samples.routers, synthesizers.routers):
@@ -65,8 +67,10 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
 def main(host: str = "127.0.0.1", port: int = 8001) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from dailyml.observability.logs import configure_logging
+
+    configure_logging("generator")
     # SDV logs every fit and sample call at INFO: keep the service log readable.
     for noisy in ("SingleTableSynthesizer", "sdv", "copulas", "rdt", "ctgan"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ from fastapi import FastAPI
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.jobs import JobRunner
+from dailyml.observability.http import install_observability
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "predictor")
     app.include_router(health.router)
     # Training routes first: "/{d}/models/train" must not be taken for "/{d}/models/{version}".
     for group in (training.routers, predict.routers, monitoring.routers, models.routers):
@@ -61,5 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def main(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    from dailyml.observability.logs import configure_logging
+
+    configure_logging("predictor")
+    uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)

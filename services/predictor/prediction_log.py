@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from dailyml.datasets import get_spec
 from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, insert_samples
+from dailyml.observability import metrics
 
 log = logging.getLogger("dailyml.predictor.log")
 
@@ -53,6 +54,8 @@ class PredictionLog:
                 self._queue.put_nowait(entry)
             except queue.Full:
                 self.dropped += 1
+                metrics.LOG_ENTRIES.labels("dropped_queue_full").inc()
+        metrics.LOG_QUEUE_DEPTH.set(self._queue.qsize())
 
     @property
     def pending(self) -> int:
@@ -69,6 +72,7 @@ class PredictionLog:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
+        metrics.LOG_QUEUE_DEPTH.set(self._queue.qsize())
         return batch
 
     def flush(self) -> int:
@@ -91,9 +95,13 @@ class PredictionLog:
                     insert_samples(conn, spec, [e.sample for e in entries], "online")
                     insert_predictions(conn, spec, [e.prediction for e in entries])
             self.written += len(batch)
+            metrics.LOG_BATCHES.labels("written").inc()
+            metrics.LOG_ENTRIES.labels("written").inc(len(batch))
         except Exception:
             self.failed_batches += 1
             self.dropped += len(batch)
+            metrics.LOG_BATCHES.labels("failed").inc()
+            metrics.LOG_ENTRIES.labels("dropped_write_failed").inc(len(batch))
             log.exception("could not write %d logged predictions", len(batch))
 
     def _loop(self) -> None:

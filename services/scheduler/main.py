@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from dailyml.clients.predictor import PredictorClient
 from dailyml.clients.scheduler import RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
@@ -23,12 +24,14 @@ from dailyml.clock import apscheduler_clock, is_shifted
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
+from dailyml.observability.http import install_observability
 from dailyml.settings import Settings, get_settings
 from dailyml.web import admin_guard, database_status, from_state, install_error_handlers
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings, get_scheduler_settings, parse_cron
 from services.scheduler.jobs import JOB_BODIES, Generator
 from services.scheduler.runner import Clock, Runner, run_out, utc_clock
+from services.scheduler.telemetry import record_last_successes
 
 log = logging.getLogger("dailyml.scheduler")
 
@@ -97,6 +100,7 @@ def create_app(
         runner = Runner(engine, sched_cfg, predictor, gen, clock=clock)
         app.state.settings, app.state.scheduler_settings = cfg, sched_cfg
         app.state.engine, app.state.runner = engine, runner
+        await run_in_threadpool(record_last_successes, engine)
         stack = ExitStack()
         if clock is not utc_clock or is_shifted():
             stack.enter_context(apscheduler_clock(clock))  # the cron thread on the runner's clock
@@ -127,6 +131,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "scheduler")
     admin = admin_guard(from_state("settings"))
 
     @app.get("/healthz", tags=["health"])
@@ -214,6 +219,8 @@ def create_app(
 def main(host: str = "127.0.0.1", port: int = 8002) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from dailyml.observability.logs import configure_logging
+
+    configure_logging("scheduler")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)

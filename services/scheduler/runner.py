@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,8 @@ from dailyml.clients.predictor import PredictorClient
 from dailyml.clock import Clock
 from dailyml.clock import now as utc_clock  # the process clock: the system's, or the tests' shifted one
 from dailyml.errors import ConflictError, InvalidInputError
+from dailyml.observability import metrics
+from dailyml.observability.context import current_request_id, request_scope
 from dailyml.tables import Run
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings
@@ -111,7 +114,16 @@ class Runner:
 
     # -- the one path -------------------------------------------------------------------------
     def execute(self, job: str, dataset: str, key: str, *, trigger: str, automatic: bool) -> runlog.Claim:
-        """Claim (job, dataset, key) and run it if this caller won; record success or the error."""
+        """Claim (job, dataset, key) and run it if this caller won; record success or the error.
+
+        The run's calls carry one request id: the triggering request's (``POST /runs``), or a
+        fresh one for a cron fire, so a run can be followed through every service's log.
+        """
+        with request_scope(current_request_id()):
+            return self._execute(job, dataset, key, trigger=trigger, automatic=automatic)
+
+    def _execute(self, job: str, dataset: str, key: str, *, trigger: str, automatic: bool) -> runlog.Claim:
+        fields = {"job": job, "dataset": dataset, "run_key": key, "trigger": trigger}
         claim = runlog.claim(
             self.engine,
             job,
@@ -123,11 +135,13 @@ class Runner:
             max_attempts=self.settings.max_attempts if automatic else None,
         )
         if not claim.owned:
-            log.info("%s %s %s: %s, nothing to do", job, dataset, key, claim.outcome)
+            log.info("%s %s %s: %s, nothing to do", job, dataset, key, claim.outcome, extra=fields)
+            metrics.SCHEDULER_RUNS.labels(job, dataset, claim.outcome).inc()
             return claim
         run = claim.run
         counts: dict[str, Any] = dict(run.counts or {})
-        log.info("%s %s %s: attempt %d (%s)", job, dataset, key, run.attempts, trigger)
+        log.info("%s %s %s: attempt %d (%s)", job, dataset, key, run.attempts, trigger, extra=fields)
+        started = time.monotonic()
         ctx = JobContext(
             predictor=self.predictor,
             generator=self.generator,
@@ -143,11 +157,17 @@ class Runner:
         except Exception as exc:  # a bug or an unexpected answer: record it, never lose the run
             log.exception("%s %s %s crashed", job, dataset, key)
             status, error = "failed", f"{type(exc).__name__}: {exc}"
+        seconds = time.monotonic() - started
+        done = {**fields, "status": status, "duration_ms": round(seconds * 1000, 1)}
         if error:
-            log.warning("%s %s %s failed (attempt %d): %s", job, dataset, key, run.attempts, error)
+            log.warning("%s %s %s failed (attempt %d): %s", job, dataset, key, run.attempts, error, extra=done)
         else:
-            log.info("%s %s %s succeeded: %s", job, dataset, key, counts)
+            log.info("%s %s %s succeeded: %s", job, dataset, key, counts, extra=done)
         runlog.finish(self.engine, run, status=status, counts=counts, error=error, now=self.clock())
+        metrics.SCHEDULER_RUNS.labels(job, dataset, status).inc()
+        metrics.SCHEDULER_RUN_DURATION.labels(job, dataset).observe(seconds)
+        if status == "succeeded":
+            metrics.SCHEDULER_LAST_SUCCESS.labels(job, dataset).set(time.time())
         final = runlog.get_run(self.engine, job, dataset, key)
         return runlog.Claim(final or run, True, claim.outcome)
 

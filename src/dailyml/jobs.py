@@ -7,6 +7,7 @@ mid-job leaves it ``running``: ``fail_orphans`` marks such rows failed at the ne
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from sqlmodel import col, select
 
 from dailyml.db import session_scope
 from dailyml.errors import NotFoundError
+from dailyml.observability import metrics
 from dailyml.tables import Job, utcnow
 
 log = logging.getLogger("dailyml.jobs")
@@ -42,7 +44,11 @@ class JobRunner:
         with session_scope(self.engine) as session:
             job = Job(kind=kind, dataset=dataset, params=params)
             session.add(job)
-        thread = threading.Thread(target=self._run, args=(job.id, body), name=f"job-{kind}-{dataset}", daemon=True)
+        # The job runs under the request id of the request that started it (its logs say so).
+        context = contextvars.copy_context()
+        thread = threading.Thread(
+            target=context.run, args=(self._run, job.id, body, kind, dataset), name=f"job-{kind}-{dataset}", daemon=True
+        )
         self._threads[job.id] = thread
         thread.start()
         return job
@@ -55,8 +61,9 @@ class JobRunner:
                     setattr(job, key, value)
                 session.add(job)
 
-    def _run(self, job_id: uuid.UUID, body: JobBody) -> None:
+    def _run(self, job_id: uuid.UUID, body: JobBody, kind: str = "", dataset: str = "") -> None:
         self._update(job_id, status="running", started_at=utcnow(), message="started")
+        started = time.monotonic()
         last = 0.0
 
         def progress(fraction: float, message: str) -> None:
@@ -69,7 +76,8 @@ class JobRunner:
         try:
             result = body(progress)
         except Exception as exc:
-            log.exception("job %s failed", job_id)
+            log.exception("job %s failed", job_id, extra={"kind": kind, "dataset": dataset, "job_id": str(job_id)})
+            self._count(kind, dataset, "failed", started)
             self._update(
                 job_id,
                 status="failed",
@@ -79,6 +87,13 @@ class JobRunner:
             )
             return
         self._update(job_id, status="succeeded", progress=1.0, finished_at=utcnow(), message="done", result=result)
+        self._count(kind, dataset, "succeeded", started)
+
+    @staticmethod
+    def _count(kind: str, dataset: str, status: str, started: float) -> None:
+        metrics.JOBS.labels(kind, dataset, status).inc()
+        metrics.JOB_DURATION.labels(kind, dataset).observe(time.monotonic() - started)
+        log.info("%s job %s", kind, status, extra={"kind": kind, "dataset": dataset, "status": status})
 
     def wait(self, job_id: uuid.UUID, timeout: float | None = None) -> None:
         """Block until a job started by this runner ends (for the CLI and tests)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from dailyml.errors import NotReadyError
+from dailyml.observability import metrics
 from dailyml.registry import Registry
 from dailyml.tables import ModelVersion
 
@@ -87,10 +88,19 @@ class AliasFollower(Generic[LoadedT]):
                         continue
                     mv = self.registry.get_by_id(version_id)
                     self._loaded[dataset] = self._load(mv)
-                    log.info("%s: %s is version %s (%s)", dataset, self.what, mv.version, mv.algorithm)
+                    metrics.record_serving(dataset, self.kind, self.alias, mv.version)
+                    log.info(
+                        "%s: %s is version %s (%s)",
+                        dataset,
+                        self.what,
+                        mv.version,
+                        mv.algorithm,
+                        extra={"dataset": dataset, "model_version": mv.version, "kind": self.kind, "alias": self.alias},
+                    )
                     self.last_error = None
                 except Exception as exc:  # keep the old target; /readyz reports the error
                     self.last_error = f"{dataset}: {exc}"
+                    metrics.SERVING_LOADS.labels(dataset, self.kind, self.alias, "failed").inc()
                     log.exception("could not load the %s %s", dataset, self.what)
 
     def wake(self) -> None:

@@ -51,6 +51,7 @@ DEPLOYMENT_VALUES = {
     "DAILYML_PREDICTOR_URL": "http://predictor:8000",
     "DAILYML_GENERATOR_URL": "http://generator:8001",
     "DAILYML_SCHEDULER_URL": "http://scheduler:8002",
+    "DAILYML_LOG_FORMAT": "json",
 }
 SECRETS = {"DAILYML_ADMIN_TOKEN", "POSTGRES_PASSWORD"}
 

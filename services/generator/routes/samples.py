@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 
 from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.observability.metrics import SAMPLES_GENERATED
 from dailyml.synth import generation
 from dailyml.synth.contracts import Distributions, GenerateIn, GenerateOut, SamplesPage
 from services.generator.deps import AdminDep, EngineDep, SynthesizersDep
@@ -25,7 +26,10 @@ def router_for(spec: DatasetSpec) -> APIRouter:
             if previous is not None:  # replays work even before a synthesizer is loaded
                 return previous
         loaded = synthesizers.get(spec.name)
-        return generation.generate(engine, spec, loaded, body.n, body.idempotency_key)
+        result = generation.generate(engine, spec, loaded, body.n, body.idempotency_key)
+        if not result.get("replayed"):
+            SAMPLES_GENERATED.labels(spec.name).inc(int(result.get("n", 0)))
+        return result
 
     def samples(
         engine: EngineDep,

@@ -19,6 +19,7 @@ from dailyml.contracts import (
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, pending_samples
 from dailyml.inference import Answer, LoadedModel, predict_rows
+from dailyml.observability.metrics import record_predictions
 from dailyml.tables import utcnow
 from services.predictor.deps import AdminDep, EngineDep, LogDep, ModelsDep
 from services.predictor.prediction_log import LogEntry, PredictionLog
@@ -63,6 +64,7 @@ def _predict_and_log(
         )
         out.append(_respond(spec, model, answer, prediction_id))
     log.submit(entries)
+    record_predictions(spec.name, model.version, (a.label for a in answers), "online")
     return out
 
 
@@ -113,6 +115,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
                     for p, a in zip(pending, answers, strict=True)
                 ],
             )
+        record_predictions(spec.name, model.version, (a.label for a in answers), "pending")
         return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version)
 
     router.add_api_route(

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from dailyml.observability.context import HEADER, current_request_id, new_request_id
+
 
 class ServiceError(Exception):
     """The service answered with an error status. ``message`` is fit to show a user."""
@@ -48,7 +50,12 @@ class ServiceClient:
         self.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request; the decoded JSON body, or ServiceError / ServiceUnavailable."""
+        """Send a request; the decoded JSON body, or ServiceError / ServiceUnavailable.
+
+        Sends ``X-Request-ID``: the id of the request or run in progress (so one run can be
+        followed through every service's log), or a fresh one per call outside of any.
+        """
+        kwargs["headers"] = {HEADER: current_request_id() or new_request_id(), **kwargs.get("headers", {})}
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:

@@ -1,0 +1,58 @@
+"""Reading /metrics as Prometheus does: prometheus-client's own parser, samples by name and labels."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+
+class Scrape:
+    """One scrape of ``/metrics``, parsed. ``value(name, **labels)`` sums matching samples."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+    @classmethod
+    def of(cls, base_url: str, client: httpx.Client | None = None) -> Scrape:
+        response = (client or httpx).get(base_url.rstrip("/") + "/metrics", timeout=10)  # type: ignore[attr-defined]
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/plain")
+        return cls(response.text)
+
+    def matching(self, name: str, **labels: str) -> list[tuple[dict[str, str], float]]:
+        return [
+            (s.labels, s.value)
+            for s in self.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        ]
+
+    def value(self, name: str, **labels: str) -> float:
+        return sum(v for _, v in self.matching(name, **labels))
+
+
+def wait_for_scrape(base_url: str, condition: Callable[[Scrape], bool], timeout: float = 15.0) -> Scrape:
+    """Scrape until ``condition`` holds (e.g. the prediction log has written its batch)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        scrape = Scrape.of(base_url)
+        if condition(scrape) or time.monotonic() > deadline:
+            return scrape
+        time.sleep(0.1)
+
+
+def json_lines(log_text: str) -> list[dict[str, object]]:
+    """The JSON log lines of a service's output (other lines, if any, skipped)."""
+    out = []
+    for line in log_text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
