@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,8 +23,10 @@ import yaml
 
 from dailyml.clients import PredictorClient
 from dailyml.datasets import IRIS
+from dailyml.observability.context import request_scope
 from tests.conftest import ADMIN_TOKEN
 from tests.deploy.manifests import REPO, compose_model, write_env_file
+from tests.observability.promtext import Scrape, json_lines
 from tests.support import clock, requirements
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
@@ -83,6 +86,8 @@ class Stack:
     env: dict[str, dict[str, str]]
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    daily_request_id: str = ""
+    daily_counts: dict[str, Any] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return self.services[name].url
@@ -197,11 +202,88 @@ def test_daily_loop_end_to_end_over_http(stack: Stack) -> None:
     from dailyml.clients.scheduler import SchedulerClient
 
     scheduler = SchedulerClient(stack.url("scheduler"), admin_token=ADMIN_TOKEN, timeout=300)
-    runs = scheduler.trigger("daily", "wine")
+    # Under a request id of our own: the client sends it, the scheduler's run passes it on.
+    request_id = f"fullstack-daily-{uuid.uuid4().hex[:8]}"
+    with request_scope(request_id):
+        runs = scheduler.trigger("daily", "wine")
     (run,) = runs.items
     assert run.status == "succeeded", run.error
     wine = predictor.history("wine", source="synthetic", limit=10)
     assert wine.total >= 1 and all(item.predicted is not None for item in wine.items)
+    stack.daily_request_id = request_id
+    stack.daily_counts = dict(run.counts)
+
+
+@pytest.mark.skipif(not HAS_GENERATOR, reason="the generator service has not landed yet")
+def test_one_request_id_followed_through_three_services_logs(stack: Stack) -> None:
+    """The daily run triggered above, followed by its request id through the scheduler's, the
+    generator's and the predictor's JSON logs."""
+    request_id = stack.daily_request_id
+    assert request_id, "runs after test_daily_loop_end_to_end_over_http"
+    found: dict[str, list[dict[str, object]]] = {}
+    for name in ("scheduler", "generator", "predictor"):
+        lines = json_lines(stack.services[name].log())
+        assert lines, f"{name} wrote no JSON log lines"
+        found[name] = [line for line in lines if line.get("request_id") == request_id]
+        assert all(line["service"] == name for line in found[name])
+    routes = {name: {line.get("route") for line in lines} for name, lines in found.items()}
+    assert "/runs" in routes["scheduler"], found["scheduler"]
+    assert any(line.get("job") == "daily" and line.get("status") == "succeeded" for line in found["scheduler"])
+    assert "/wine/generate" in routes["generator"], found["generator"]
+    assert "/wine/predict/pending" in routes["predictor"], found["predictor"]
+    pending = next(line for line in found["predictor"] if line.get("route") == "/wine/predict/pending")
+    assert pending["dataset"] == "wine" and pending["model_version"] == stack.daily_counts["model_version"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "request-id-lines.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for name in found for line in found[name])
+    )
+
+
+@pytest.mark.skipif(not HAS_GENERATOR, reason="the generator service has not landed yet")
+def test_metrics_of_the_three_services_after_the_daily_run(stack: Stack) -> None:
+    counts = stack.daily_counts
+    assert counts, "runs after test_daily_loop_end_to_end_over_http"
+    scrapes = {name: Scrape.of(stack.url(name)) for name in ("scheduler", "generator", "predictor")}
+    scheduler = scrapes["scheduler"]
+    assert scheduler.value("dailyml_scheduler_runs_total", job="daily", dataset="wine", outcome="succeeded") == 1
+    last = scheduler.value("dailyml_scheduler_last_success_timestamp_seconds", job="daily", dataset="wine")
+    assert abs(last - time.time()) < 600
+    assert scheduler.value("dailyml_http_requests_total", route="/runs", method="POST", status="200") == 1
+    generator = scrapes["generator"]
+    # 5 iris samples by the first part of the test (the replay not counted), the day's wines.
+    assert generator.value("dailyml_generator_samples_generated_total", dataset="iris") == 5
+    assert generator.value("dailyml_generator_samples_generated_total", dataset="wine") == counts["generated"]
+    assert generator.value("dailyml_serving_version", dataset="wine", kind="synthesizer", alias="default") >= 1
+    predictor = scrapes["predictor"]
+    assert (
+        predictor.value(
+            "dailyml_predictions_total", dataset="wine", model_version=str(counts["model_version"]), source="pending"
+        )
+        == counts["predicted"]
+    )
+    assert (
+        predictor.value("dailyml_serving_version", dataset="wine", kind="model", alias="champion")
+        == counts["model_version"]
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    excerpt = [
+        line
+        for scrape in scrapes.values()
+        for line in scrape.text.splitlines()
+        if line.startswith(
+            (
+                "dailyml_scheduler_runs_total",
+                "dailyml_scheduler_last_success",
+                "dailyml_generator_samples_generated_total",
+                "dailyml_jobs_total",
+                "dailyml_serving_version{",
+                "dailyml_predictions_total",
+                "dailyml_prediction_log_",
+                'dailyml_http_requests_total{method="POST"',
+            )
+        )
+    ]
+    (ARTIFACTS / "metrics-after-daily-run.txt").write_text("\n".join(excerpt) + "\n")
 
 
 def current_champion(url: str) -> int | None:
