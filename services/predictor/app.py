@@ -16,7 +16,7 @@ from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
 from services.predictor.model_server import ModelServer
 from services.predictor.prediction_log import PredictionLog
-from services.predictor.routes import health, models, monitoring, predict, training
+from services.predictor.routes import drift, health, models, monitoring, predict, training
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_observability(app, "predictor")
     app.include_router(health.router)
     # Training routes first: "/{d}/models/train" must not be taken for "/{d}/models/{version}".
-    for group in (training.routers, predict.routers, monitoring.routers, models.routers):
+    for group in (training.routers, predict.routers, monitoring.routers, models.routers, drift.routers):
         for router in group:
             app.include_router(router)
     return app

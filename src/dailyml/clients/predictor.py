@@ -15,6 +15,7 @@ from dailyml.contracts import (
     PendingResult,
     SpecOut,
 )
+from dailyml.drift import DriftReport
 
 
 class PredictorClient(ServiceClient):
@@ -79,3 +80,7 @@ class PredictorClient(ServiceClient):
 
     def job(self, job_id: str) -> JobOut:
         return JobOut(**self.get(f"/jobs/{job_id}"))
+
+    def drift(self, dataset: str, window: str = "24h", source: str | None = None) -> DriftReport:
+        """Per feature, PSI and a chi-square test of the recent inputs against the reference rows."""
+        return DriftReport(**self.get(f"/{dataset}/drift", window=window, source=source))
