@@ -19,6 +19,7 @@ from dailyml.datasets import DATASET_NAMES, get_spec
 from frontends.common.drawing import grade_scale_svg, iris_svg, wine_glass_svg
 from frontends.common.services import ServiceUrls
 from frontends.dashboard import charts, data, tables
+from frontends.dashboard.drift_panel import drift_panel
 from frontends.dashboard.next_run import next_run_hint
 
 PAGE_SIZE = 20
@@ -313,6 +314,7 @@ def body(urls: ServiceUrls, dataset: str) -> None:
         confusion(urls, dataset)
     performance(urls, dataset)
     recent(urls, dataset)
+    drift_panel(urls, dataset)
     synthetic_vs_reference(urls, dataset)
     model_versions(urls, dataset)
     scheduler_runs(urls, dataset)

@@ -239,7 +239,8 @@ def test_dashboard_shows_table_heatmap_and_chart_for_seeded_data(page: Any, dash
     _open_dashboard(page, dashboard.url, "iris")
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     charts.nth(1).wait_for(timeout=TIMEOUT_MS)
-    assert charts.count() == 2  # confusion heatmap + accuracy over time
+    charts.nth(2).wait_for(timeout=TIMEOUT_MS)
+    assert charts.count() == 3  # confusion heatmap, accuracy over time, data drift
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text(re.compile(r"^rows 1–20 of \d+, newest first$")).wait_for(timeout=TIMEOUT_MS)
     page.get_by_text(re.compile(r"^\d+ labelled predictions · rows: actual")).wait_for(timeout=TIMEOUT_MS)

@@ -61,7 +61,7 @@ def test_seeded_iris_shows_counts_latest_sample_heatmap_chart_and_table(
     assert metrics["Champion model"] == "v1"
 
     charts = _charts(at)
-    assert len(charts) == 2  # confusion heatmap + accuracy over time
+    assert len(charts) == 3  # confusion heatmap, accuracy over time, data drift (PSI per feature)
     heatmap = charts[0]
     assert heatmap["layer"][0]["mark"]["type"] == "rect"
     cells = _chart_rows(at, 0)

@@ -99,7 +99,7 @@ def test_distributions_fidelity_and_runs_are_shown(full: FullStack, monkeypatch:
     at = _app(full, monkeypatch, "wine")
     assert not [i.value for i in at.info if "not available" in i.value]
     charts = at.main.get("vega_lite_chart")
-    assert len(charts) == 3  # heatmap, metrics over time, synthetic vs reference
+    assert len(charts) == 4  # heatmap, metrics over time, data drift, synthetic vs reference
     assert at.selectbox(key="dist-wine").value == "fixed_acidity"  # first numeric feature
     at.selectbox(key="dist-wine").set_value("quality").run()  # the label's distribution too
     assert not at.exception
