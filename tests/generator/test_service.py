@@ -16,6 +16,7 @@ from dailyml.synth.fitting import FIT_JOB
 from dailyml.tables import Job
 from tests.conftest import ADMIN_TOKEN, Database
 from tests.generator.conftest import assert_rows_pass_the_api, generator_env
+from tests.observability.promtext import Scrape
 from tests.support.net import wait_http
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
@@ -130,6 +131,18 @@ def test_generator_service_end_to_end(db: Database, tmp_path) -> None:  # type: 
         with pytest.raises(ServiceError) as missing:
             admin.job(str(uuid.uuid4()))
         assert missing.value.status == 404
+
+        # What /metrics says of all this (a fresh process: exact counts).
+        scrape = Scrape.of(service.url)
+        assert scrape.value("dailyml_generator_samples_generated_total", dataset="wine") == 12  # replay not counted
+        assert scrape.value("dailyml_generator_samples_generated_total", dataset="iris") == 3
+        # The first start's fit per dataset, then the TVAE fit; the orphan was failed, not run.
+        assert scrape.value("dailyml_jobs_total", kind=FIT_JOB, dataset="iris", status="succeeded") == 2
+        assert scrape.value("dailyml_jobs_total", kind=FIT_JOB, dataset="wine", status="succeeded") == 1
+        assert scrape.value("dailyml_jobs_total", kind=FIT_JOB, status="failed") == 0
+        assert scrape.value("dailyml_serving_version", dataset="wine", kind="synthesizer", alias="default") == 1
+        assert scrape.value("dailyml_http_requests_total", route="/wine/generate", status="422") == 4
+        assert scrape.value("dailyml_http_requests_total", route="/wine/generate", status="200") == 2
     finally:
         service.stop()
 

@@ -96,7 +96,7 @@ SERVING_LOADS = Counter(
 # -- background jobs (predictor training, generator fits) --------------------------------------
 JOBS = Counter(
     "dailyml_jobs",
-    "Background jobs finished, by kind (train: predictor training; fit: generator synthesizer fit), "
+    "Background jobs finished, by kind (train: predictor training; fit_synthesizer: generator fit), "
     "dataset and status (succeeded, failed).",
     ["kind", "dataset", "status"],
 )
