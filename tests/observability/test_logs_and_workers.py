@@ -93,3 +93,24 @@ def test_metrics_of_several_workers_are_summed_with_prometheus_multiproc_dir(tmp
     assert scrape.value("dailyml_predictions_total", dataset="iris", label="setosa", model_version="2") == 7
     assert scrape.value("dailyml_serving_version", dataset="iris") == 2
     assert scrape.value("dailyml_serving_version_changed_timestamp_seconds", dataset="iris") == 2000.0
+
+
+def test_clients_send_the_current_request_id_or_a_fresh_one() -> None:
+    import httpx
+
+    from dailyml.clients import ServiceClient
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["X-Request-ID"])
+        return httpx.Response(200, json={})
+
+    with ServiceClient("http://127.0.0.1:9", transport=httpx.MockTransport(handler)) as client:
+        client.get("/a")
+        client.get("/b")
+        with request_scope("run-42"):
+            client.get("/c")
+            client.post("/d", json={})
+    assert seen[2:] == ["run-42", "run-42"]
+    assert len(set(seen[:2])) == 2 and all(len(s) == 32 for s in seen[:2])  # one per call outside a run
