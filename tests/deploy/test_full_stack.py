@@ -214,7 +214,6 @@ def test_daily_loop_end_to_end_over_http(stack: Stack) -> None:
     stack.daily_counts = dict(run.counts)
 
 
-@pytest.mark.skipif(not HAS_GENERATOR, reason="the generator service has not landed yet")
 def test_one_request_id_followed_through_three_services_logs(stack: Stack) -> None:
     """The daily run triggered above, followed by its request id through the scheduler's, the
     generator's and the predictor's JSON logs."""
@@ -239,7 +238,6 @@ def test_one_request_id_followed_through_three_services_logs(stack: Stack) -> No
     )
 
 
-@pytest.mark.skipif(not HAS_GENERATOR, reason="the generator service has not landed yet")
 def test_metrics_of_the_three_services_after_the_daily_run(stack: Stack) -> None:
     counts = stack.daily_counts
     assert counts, "runs after test_daily_loop_end_to_end_over_http"

@@ -22,6 +22,8 @@ from tests.conftest import _sqlite_db
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
 from tests.support.processes import start_service
 
+pytestmark = pytest.mark.processes
+
 SCRIPT = Path(run.__file__).with_name("app.py")
 SHIFTED = 300
 TIMEOUT_MS = 30_000

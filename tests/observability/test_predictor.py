@@ -16,7 +16,7 @@ from tests.observability.promtext import Scrape, json_lines, wait_for_scrape
 from tests.predictor.conftest import ADMIN, IRIS_OK, WINE_OK
 from tests.support.processes import start_service
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from services.scheduler.telemetry import record_last_successes
 from tests.observability.promtext import Scrape
 from tests.scheduler.conftest import FakeClock, Stack, make_runner
 
+pytestmark = pytest.mark.processes
+
 
 def _value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
