@@ -26,7 +26,7 @@ from dailyml.datasets import IRIS
 from dailyml.observability.context import request_scope
 from tests.conftest import ADMIN_TOKEN
 from tests.deploy.manifests import REPO, compose_model, write_env_file
-from tests.observability.promtext import Scrape, json_lines
+from tests.observability.promtext import Scrape, wait_for_log_lines
 from tests.support import clock, requirements
 from tests.support.net import free_port
 from tests.support.postgres import PostgresServer
@@ -221,9 +221,7 @@ def test_one_request_id_followed_through_three_services_logs(stack: Stack) -> No
     assert request_id, "runs after test_daily_loop_end_to_end_over_http"
     found: dict[str, list[dict[str, object]]] = {}
     for name in ("scheduler", "generator", "predictor"):
-        lines = json_lines(stack.services[name].log())
-        assert lines, f"{name} wrote no JSON log lines"
-        found[name] = [line for line in lines if line.get("request_id") == request_id]
+        found[name] = wait_for_log_lines(stack.services[name].log, {request_id})[request_id]
         assert all(line["service"] == name for line in found[name])
     routes = {name: {line.get("route") for line in lines} for name, lines in found.items()}
     assert "/runs" in routes["scheduler"], found["scheduler"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.waiting import NotYet, wait_until
 
 
 class Scrape:
@@ -35,14 +36,34 @@ class Scrape:
         return sum(v for _, v in self.matching(name, **labels))
 
 
-def wait_for_scrape(base_url: str, condition: Callable[[Scrape], bool], timeout: float = 15.0) -> Scrape:
+def wait_for_scrape(base_url: str, condition: Callable[[Scrape], bool], what: str, timeout: float = 15.0) -> Scrape:
     """Scrape until ``condition`` holds (e.g. the prediction log has written its batch)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        scrape = Scrape.of(base_url)
-        if condition(scrape) or time.monotonic() > deadline:
-            return scrape
-        time.sleep(0.1)
+
+    def scrape() -> Scrape | NotYet:
+        got = Scrape.of(base_url)
+        return got if condition(got) else NotYet(what)
+
+    return wait_until(scrape, timeout, what)
+
+
+def wait_for_log_lines(
+    read: Callable[[], str], request_ids: set[str], timeout: float = 15.0
+) -> dict[str, list[dict[str, object]]]:
+    """The JSON lines of each of ``request_ids`` once every one has its access line.
+
+    An access line is written when the response has been sent: a client may read the log a
+    moment before it lands.
+    """
+
+    def lines() -> dict[str, list[dict[str, object]]] | NotYet:
+        found: dict[str, list[dict[str, object]]] = {rid: [] for rid in request_ids}
+        for line in json_lines(read()):
+            if line.get("request_id") in found:
+                found[str(line["request_id"])].append(line)
+        missing = [rid for rid, ls in found.items() if not any(x.get("logger") == "dailyml.access" for x in ls)]
+        return NotYet(f"no access line yet for {missing}") if missing else found
+
+    return wait_until(lines, timeout, f"access log lines of {sorted(request_ids)}")
 
 
 def json_lines(log_text: str) -> list[dict[str, object]]:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.observability.promtext import Scrape, json_lines, wait_for_scrape
+from tests.observability.promtext import Scrape, json_lines, wait_for_log_lines, wait_for_scrape
 from tests.predictor.conftest import ADMIN, IRIS_OK, WINE_OK
 from tests.support.processes import start_service
 
@@ -49,7 +49,11 @@ def test_metrics_after_real_traffic_equal_what_was_sent(predictor) -> None:  # t
         ready = client.get("/readyz").json()
 
     # The prediction log writes in the background: wait until it says so.
-    scrape = wait_for_scrape(url, lambda s: s.value("dailyml_prediction_log_entries_total", outcome="written") >= 12)
+    scrape = wait_for_scrape(
+        url,
+        lambda s: s.value("dailyml_prediction_log_entries_total", outcome="written") >= 12,
+        "the 12 logged predictions written",
+    )
 
     def requests(route: str, status: str, method: str = "POST") -> float:
         return scrape.value(
@@ -105,8 +109,9 @@ def test_request_ids_are_echoed_generated_and_logged_without_secrets(predictor) 
         admin = client.post("/iris/predict/pending", headers={**ADMIN, "X-Request-ID": "admin-1"})
         assert admin.status_code == 200
 
-    lines = json_lines(predictor.log())
-    by_id = {line["request_id"]: line for line in lines if line.get("logger") == "dailyml.access"}
+    ids = {"trace-abc.123", "bad-1", "admin-1", fresh.headers["X-Request-ID"]}
+    found = wait_for_log_lines(predictor.log, ids)
+    by_id = {rid: next(x for x in lines if x.get("logger") == "dailyml.access") for rid, lines in found.items()}
     line = by_id["trace-abc.123"]
     assert line["service"] == "predictor" and line["level"] == "info"
     assert line["route"] == "/iris/predict" and line["status"] == 200 and line["method"] == "POST"
@@ -114,7 +119,6 @@ def test_request_ids_are_echoed_generated_and_logged_without_secrets(predictor) 
     assert isinstance(line["duration_ms"], float) and line["timestamp"].endswith("Z")
     assert by_id["bad-1"]["status"] == 422
     assert by_id["admin-1"]["route"] == "/iris/predict/pending"
-    assert fresh.headers["X-Request-ID"] in by_id
     text = predictor.log()
     assert ADMIN_TOKEN not in text
     assert "sepal_length" not in text, "request bodies are never logged"

@@ -13,6 +13,8 @@ from dailyml.observability.context import request_scope
 from services.scheduler.telemetry import record_last_successes
 from tests.observability.promtext import Scrape
 from tests.scheduler.conftest import FakeClock, Stack, make_runner
+from tests.support.processes import ServiceProcess
+from tests.support.waiting import NotYet, wait_until
 
 pytestmark = pytest.mark.processes
 
@@ -37,11 +39,16 @@ def test_a_run_is_followed_by_its_request_id_and_counted(stack: Stack) -> None:
     assert _value("dailyml_scheduler_runs_total", **succeeded) == before[0] + 1
     assert _value("dailyml_scheduler_runs_total", **done) == before[1] + 1
     assert _value("dailyml_scheduler_run_duration_seconds_count", job="daily", dataset="iris") >= 1
+
     # The services log as text here: the request id stands in brackets on the lines of the run.
-    generator_lines = [ln for ln in stack.generator.log().splitlines() if f"[{request_id}]" in ln]
-    predictor_lines = [ln for ln in stack.predictor.log().splitlines() if f"[{request_id}]" in ln]
-    assert any("POST /iris/generate 200" in ln for ln in generator_lines), generator_lines
-    assert any("POST /iris/predict/pending 200" in ln for ln in predictor_lines), predictor_lines
+    def lines_of(service: ServiceProcess, access: str) -> list[str] | NotYet:
+        lines = [ln for ln in service.log().splitlines() if f"[{request_id}]" in ln]
+        return lines if any(access in ln for ln in lines) else NotYet(lines)
+
+    wait_until(lambda: lines_of(stack.generator, "POST /iris/generate 200"), 15, "the generator's access line")
+    predictor_lines = wait_until(
+        lambda: lines_of(stack.predictor, "POST /iris/predict/pending 200"), 15, "the predictor's access line"
+    )
     assert any("route=/iris/predict/pending" in ln and "model_version=" in ln for ln in predictor_lines)
 
     # A restarted scheduler reads the last success of each job from the run log.
