@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from dailyml.tokens import blank_to_none, check_token
 
-# Tokens that must never protect a deployment; they come from examples and tutorials.
-_WEAK_TOKENS = {"changeme", "change-me", "secret", "admin", "token", "password"}
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
     """Everything configurable about dailyml. Every service reads the same variables."""
 
-    model_config = SettingsConfigDict(env_prefix="DAILYML_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a refused token is never printed in the start-up error.
+    model_config = SettingsConfigDict(env_prefix="DAILYML_", env_file=None, extra="ignore", hide_input_in_errors=True)
 
     home: Path = Field(default=Path(".dailyml"), description="Working folder: SQLite file, artifacts.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default a SQLite file in DAILYML_HOME.")
     admin_token: SecretStr | None = Field(
-        default=None, description="Bearer token for admin endpoints; unset means admin endpoints refuse."
+        default=None,
+        description="Bearer token for admin endpoints (at least 24 characters); unset or empty: admin disabled.",
     )
     artifact_store: Literal["auto", "database", "local"] = Field(
         default="auto",
@@ -46,10 +47,14 @@ class Settings(BaseSettings):
     log_batch_size: int = Field(default=500, gt=0)
     log_queue_max: int = Field(default=100_000, gt=0)
 
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _blank_token_is_unset(cls, value: Any) -> Any:
+        return blank_to_none(value)
+
     @model_validator(mode="after")
-    def _refuse_weak_token(self) -> Settings:
-        if self.admin_token is not None and self.admin_token.get_secret_value().lower() in _WEAK_TOKENS:
-            raise ValueError("DAILYML_ADMIN_TOKEN is a well-known placeholder; set a real secret")
+    def _refuse_weak_tokens(self) -> Settings:
+        check_token("DAILYML_ADMIN_TOKEN", self.admin_token.get_secret_value() if self.admin_token else None)
         return self
 
     @property

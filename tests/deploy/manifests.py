@@ -292,7 +292,7 @@ def overlay_copy(workdir: Path) -> Path:
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets.env"))
     overlay = copy / "overlays" / "example"
     (overlay / "secrets.env").write_text(
-        "DAILYML_ADMIN_TOKEN=k8s-test-token-93c1\nPOSTGRES_PASSWORD=k8s-test-pw-52d7\n"
+        "DAILYML_ADMIN_TOKEN=k8s-test-token-93c1-7e5a0b\nPOSTGRES_PASSWORD=k8s-test-pw-52d7\n"
     )
     return overlay
 
