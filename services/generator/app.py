@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
+from dailyml.protection import install_protection
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protection(app)
     app.include_router(health.router)
     app.include_router(jobs.router)
     for group in (samples.routers, synthesizers.routers):

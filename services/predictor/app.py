@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.jobs import JobRunner
+from dailyml.protection import install_protection
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protection(app)
     app.include_router(health.router)
     # Training routes first: "/{d}/models/train" must not be taken for "/{d}/models/{version}".
     for group in (training.routers, predict.routers, monitoring.routers, models.routers):

@@ -23,6 +23,7 @@ from dailyml.clock import apscheduler_clock, is_shifted
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
+from dailyml.protection import install_protection
 from dailyml.settings import Settings, get_settings
 from dailyml.web import admin_guard, database_status, from_state, install_error_handlers
 from services.scheduler import runlog
@@ -127,6 +128,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protection(app)
     admin = admin_guard(from_state("settings"))
 
     @app.get("/healthz", tags=["health"])

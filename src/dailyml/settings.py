@@ -26,6 +26,14 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token for admin endpoints (at least 24 characters); unset or empty: admin disabled.",
     )
+    read_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for reads of stored data (history, samples, runs, models, jobs); the admin "
+        "token works too. Unset or empty: those reads are open.",
+    )
+    predict_requires_token: bool = Field(
+        default=False, description="/predict and /predict/batch need the read (or admin) token too."
+    )
     artifact_store: Literal["auto", "database", "local"] = Field(
         default="auto",
         description="Where model artifacts live. auto: local folder for SQLite, the database otherwise "
@@ -47,14 +55,19 @@ class Settings(BaseSettings):
     log_batch_size: int = Field(default=500, gt=0)
     log_queue_max: int = Field(default=100_000, gt=0)
 
-    @field_validator("admin_token", mode="before")
+    @field_validator("admin_token", "read_token", mode="before")
     @classmethod
     def _blank_token_is_unset(cls, value: Any) -> Any:
         return blank_to_none(value)
 
     @model_validator(mode="after")
     def _refuse_weak_tokens(self) -> Settings:
-        check_token("DAILYML_ADMIN_TOKEN", self.admin_token.get_secret_value() if self.admin_token else None)
+        admin = self.admin_token.get_secret_value() if self.admin_token else None
+        read = self.read_token.get_secret_value() if self.read_token else None
+        check_token("DAILYML_ADMIN_TOKEN", admin)
+        check_token("DAILYML_READ_TOKEN", read)
+        if read is not None and read == admin:
+            raise ValueError("DAILYML_READ_TOKEN must differ from DAILYML_ADMIN_TOKEN (it is handed to the UIs)")
         return self
 
     @property
