@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dailyml.tokens import blank_to_none, check_token
 
@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     predict_requires_token: bool = Field(
         default=False, description="/predict and /predict/batch need the read (or admin) token too."
     )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body (413 beyond); the default fits the largest batch with room to spare.",
+    )
+    rate_limit_per_second: float = Field(
+        default=0.0, ge=0, description="Predictions (/predict, /predict/batch) per second per client IP; 0: off."
+    )
+    rate_limit_burst: int = Field(default=100, ge=1, description="Requests a client may send at once.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the APIs (comma-separated, no wildcard); empty: none.",
+    )
     artifact_store: Literal["auto", "database", "local"] = Field(
         default="auto",
         description="Where model artifacts live. auto: local folder for SQLite, the database otherwise "
@@ -59,6 +72,23 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_token_is_unset(cls, value: Any) -> Any:
         return blank_to_none(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if "*" in origin or not origin.startswith(("http://", "https://")):
+                raise ValueError(
+                    "DAILYML_CORS_ORIGINS takes exact origins such as https://ui.example.org (no wildcard)"
+                )
+        return [origin.rstrip("/") for origin in value]
 
     @model_validator(mode="after")
     def _refuse_weak_tokens(self) -> Settings:

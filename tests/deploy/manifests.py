@@ -52,6 +52,8 @@ DEPLOYMENT_VALUES = {
     "DAILYML_PREDICTOR_URL": "http://predictor:8000",
     "DAILYML_GENERATOR_URL": "http://generator:8001",
     "DAILYML_SCHEDULER_URL": "http://scheduler:8002",
+    # Off in the code (`dailyml up`, tests), on in compose and Kubernetes.
+    "DAILYML_RATE_LIMIT_PER_SECOND": "50",
 }
 SECRETS = {"DAILYML_ADMIN_TOKEN", "DAILYML_READ_TOKEN", "POSTGRES_PASSWORD"}
 

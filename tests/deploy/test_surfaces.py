@@ -77,3 +77,14 @@ def test_kubernetes_frontend_manifests_do_not_claim_to_call_admin_endpoints() ->
     for name in FRONTENDS:
         text = (root / f"{name}.yaml").read_text()
         assert "admin endpoints" not in text and "DAILYML_ADMIN_TOKEN" not in text
+
+
+def test_compose_rate_limits_predictions_by_default(model: dict[str, Any]) -> None:
+    env = model["services"]["predictor"]["environment"]
+    assert float(env["DAILYML_RATE_LIMIT_PER_SECOND"]) > 0
+
+
+def test_kubernetes_rate_limits_predictions_by_default(tmp_path: Path) -> None:
+    docs = kustomize(overlay_copy(tmp_path))
+    (container,) = pod_spec(by_kind(docs, "Deployment")["predictor"])["containers"]
+    assert float(container_env(docs, container)["DAILYML_RATE_LIMIT_PER_SECOND"] or 0) > 0
