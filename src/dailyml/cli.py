@@ -272,6 +272,17 @@ def ensure_admin_token(env: MutableMapping[str, str], home: Any) -> tuple[str, b
     return token, True
 
 
+FRONTEND_SERVICES = ("gradio", "dashboard")
+
+
+def service_env(env: dict[str, str], name: str) -> dict[str, str]:
+    """The environment ``up`` gives service ``name``: the UIs call no admin endpoint, so they never
+    get the admin token (they get the read token, if any)."""
+    if name in FRONTEND_SERVICES:
+        return {k: v for k, v in env.items() if k != "DAILYML_ADMIN_TOKEN"}
+    return env
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Bootstrap, then run every available service as a child process until Ctrl-C."""
     from dailyml.settings import get_settings
@@ -307,7 +318,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         serve = ["serve", entry.name, "--host", host, "--port", str(port[entry.name])]
         cmd = [sys.executable, "-m", "dailyml.cli", *serve]
         log_file = (log_dir / f"{entry.name}.log").open("ab")
-        procs.append((entry, subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)))
+        proc = subprocess.Popen(cmd, env=service_env(env, entry.name), stdout=log_file, stderr=subprocess.STDOUT)
+        procs.append((entry, proc))
 
     def stop() -> None:
         for _entry, proc in procs:

@@ -169,3 +169,15 @@ def test_frontend_code_never_mentions_the_admin_token() -> None:
     for path in (REPO / "frontends").rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"admin_token|ADMIN_TOKEN", text), f"{path} refers to the admin token"
+
+
+def test_dailyml_up_gives_the_uis_no_admin_token() -> None:
+    from dailyml.cli import SERVICES, service_env
+
+    env = {"DAILYML_ADMIN_TOKEN": ADMIN_TOKEN, "DAILYML_READ_TOKEN": READ_TOKEN, "PATH": "/bin"}
+    for name in SERVICES:
+        given = service_env(env, name)
+        if name in ("gradio", "dashboard"):
+            assert "DAILYML_ADMIN_TOKEN" not in given and given["DAILYML_READ_TOKEN"] == READ_TOKEN
+        else:
+            assert given["DAILYML_ADMIN_TOKEN"] == ADMIN_TOKEN
