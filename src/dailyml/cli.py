@@ -421,6 +421,8 @@ _extra_commands.append(importlib.import_module("dailyml.synth.cli").add_generate
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     from dailyml.errors import DailyMLError
 
     args = build_parser().parse_args(argv)
@@ -429,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     except DailyMLError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         return 1
+    except ValidationError as exc:  # settings refused at start (names the variable, never a token)
+        console.print(f"[red]invalid settings:[/red] {exc}", markup=False, highlight=False)
+        return 2
 
 
 if __name__ == "__main__":

@@ -132,3 +132,20 @@ def test_tokens_never_appear_in_responses_or_the_service_log(sqlite_db: Database
     log = service.log()
     assert "401" in log  # the requests were logged...
     assert wrong not in log and ADMIN_TOKEN not in log  # ...without any token
+
+
+def test_the_cli_refuses_a_weak_token_with_a_message_not_a_traceback(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dailyml import cli
+    from dailyml.settings import get_settings
+
+    clean_env.setenv("DAILYML_HOME", str(tmp_path))
+    clean_env.setenv("DAILYML_ADMIN_TOKEN", "too-short-token")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["models", "list", "iris"]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "DAILYML_ADMIN_TOKEN" in err and "24" in err and "too-short-token" not in err
