@@ -55,7 +55,7 @@ def test_up_serves_both_models_and_stops_cleanly(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "DAILYML_HOME": str(tmp_path),
-        "DAILYML_ADMIN_TOKEN": "an-admin-token-for-up",
+        "DAILYML_ADMIN_TOKEN": "an-admin-token-for-the-up-test",
         "COLUMNS": "200",
     }
     env.pop("DAILYML_DATABASE_URL", None)

@@ -40,8 +40,19 @@ class ClientMissing(ServiceError):
         super().__init__(0, "client_missing", f"the {service} client is not installed in this build")
 
 
+def read_token() -> str | None:
+    """``DAILYML_READ_TOKEN``, which the UIs send on every call (they are the legitimate readers).
+
+    The UIs never have the admin token: they call no admin endpoint.
+    """
+    from dailyml.settings import Settings
+
+    token = Settings().read_token
+    return token.get_secret_value() if token else None
+
+
 def predictor_client(url: str, timeout: float = UI_TIMEOUT_SECONDS) -> PredictorClient:
-    return PredictorClient(url, timeout=timeout)
+    return PredictorClient(url, read_token=read_token(), timeout=timeout)
 
 
 def _optional_client(module: str, name: str, url: str, timeout: float) -> ServiceClient | None:
@@ -49,7 +60,7 @@ def _optional_client(module: str, name: str, url: str, timeout: float) -> Servic
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
         return None
-    return cls(url, timeout=timeout)  # type: ignore[no-any-return]
+    return cls(url, read_token=read_token(), timeout=timeout)  # type: ignore[no-any-return]
 
 
 def generator_client(url: str, timeout: float = UI_TIMEOUT_SECONDS) -> ServiceClient | None:

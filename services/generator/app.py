@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.observability.http import install_observability
+from dailyml.protection import install_protection
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protection(app)
+    # Outermost (added last): refusals by the protection layer are logged and counted too.
     install_observability(app, "generator")
     app.include_router(health.router)
     app.include_router(jobs.router)

@@ -11,6 +11,7 @@ from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.jobs import JobRunner
 from dailyml.observability.http import install_observability
+from dailyml.protection import install_protection
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import install_error_handlers
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protection(app)
+    # Outermost (added last): refusals by the protection layer are logged and counted too.
     install_observability(app, "predictor")
     app.include_router(health.router)
     # Training routes first: "/{d}/models/train" must not be taken for "/{d}/models/{version}".

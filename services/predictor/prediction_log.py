@@ -2,8 +2,10 @@
 
 A request only appends to an in-memory queue (microseconds); a writer thread drains it every
 ``flush_seconds`` or ``batch_size`` entries and writes samples, features and predictions in one
-transaction per batch. If the queue is full (the database is down for long), entries are
-dropped and counted rather than slowing or failing predictions.
+transaction per batch. A true label posted for a prediction still queued writes it through
+(``write_through``), so an id is usable as soon as it is answered. If the queue is full (the
+database is down for long), entries are dropped and counted rather than slowing or failing
+predictions.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -42,6 +45,7 @@ class PredictionLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._flush_lock = threading.Lock()  # a flush returns only when nothing is in flight
+        self._unwritten: set[uuid.UUID] = set()  # prediction ids queued or in flight
         self.written = 0
         self.dropped = 0
         self.failed_batches = 0
@@ -50,12 +54,23 @@ class PredictionLog:
         if not self.enabled:
             return
         for entry in entries:
+            prediction_id = entry.prediction.id
             try:
+                if prediction_id is not None:
+                    self._unwritten.add(prediction_id)
                 self._queue.put_nowait(entry)
             except queue.Full:
+                self._unwritten.discard(prediction_id)  # type: ignore[arg-type]
                 self.dropped += 1
                 metrics.LOG_ENTRIES.labels("dropped_queue_full").inc()
         metrics.LOG_QUEUE_DEPTH.set(self._queue.qsize())
+
+    def write_through(self, prediction_id: uuid.UUID) -> bool:
+        """If ``prediction_id`` is queued or being written, write it now; whether it was."""
+        if prediction_id not in self._unwritten:
+            return False
+        self.flush()
+        return True
 
     @property
     def pending(self) -> int:
@@ -103,6 +118,8 @@ class PredictionLog:
             metrics.LOG_BATCHES.labels("failed").inc()
             metrics.LOG_ENTRIES.labels("dropped_write_failed").inc(len(batch))
             log.exception("could not write %d logged predictions", len(batch))
+        finally:
+            self._unwritten.difference_update(e.prediction.id for e in batch)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.flush_seconds):

@@ -25,6 +25,7 @@ from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
 from dailyml.observability.http import install_observability
+from dailyml.protection import install_protection
 from dailyml.settings import Settings, get_settings
 from dailyml.web import admin_guard, database_status, from_state, install_error_handlers
 from services.scheduler import runlog
@@ -131,6 +132,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protection(app)
+    # Outermost (added last): refusals by the protection layer are logged and counted too.
     install_observability(app, "scheduler")
     admin = admin_guard(from_state("settings"))
 

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -243,9 +243,62 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bo
     return False
 
 
+def ensure_admin_token(env: MutableMapping[str, str], home: Any) -> tuple[str, bool]:
+    """The admin token for ``up``: ``DAILYML_ADMIN_TOKEN`` if set, else the one in ``home/admin-token``,
+    generated (32 characters, mode 0600) on the first run. Sets it in ``env``; True when generated.
+
+    Without a token the scheduler's jobs (generate, predict pending, train) would all be refused.
+    """
+    from pathlib import Path
+
+    from dailyml.tokens import new_token, token_problem
+
+    given = env.get("DAILYML_ADMIN_TOKEN", "").strip()
+    if given:
+        return given, False
+    path = Path(home) / "admin-token"
+    if path.exists():
+        stored = path.read_text().strip()
+        if stored and token_problem(stored) is None:
+            env["DAILYML_ADMIN_TOKEN"] = stored
+            return stored, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    path.chmod(0o600)
+    env["DAILYML_ADMIN_TOKEN"] = token
+    return token, True
+
+
+FRONTEND_SERVICES = ("gradio", "dashboard")
+
+
+def service_env(env: dict[str, str], name: str) -> dict[str, str]:
+    """The environment ``up`` gives service ``name``: the UIs call no admin endpoint, so they never
+    get the admin token (they get the read token, if any)."""
+    if name in FRONTEND_SERVICES:
+        return {k: v for k, v in env.items() if k != "DAILYML_ADMIN_TOKEN"}
+    return env
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Bootstrap, then run every available service as a child process until Ctrl-C."""
+    from dailyml.settings import get_settings
+
     _apply_fast(args)
+    home = get_settings().home
+    given = bool(os.environ.get("DAILYML_ADMIN_TOKEN", "").strip())
+    _token, created = ensure_admin_token(os.environ, home)
+    get_settings.cache_clear()
+    if created:
+        console.print(
+            f"[bold yellow]DAILYML_ADMIN_TOKEN is not set: generated one in {home / 'admin-token'} "
+            '(the scheduler\'s jobs need it). Admin calls: -H "Authorization: Bearer $(cat that file)"'
+        )
+    elif not given:
+        console.print(f"admin token (DAILYML_ADMIN_TOKEN not set): {home / 'admin-token'}")
     if args.fast:
         os.environ.setdefault("DAILYML_SCHEDULER_FAST", "true")
     if cmd_bootstrap(args) != 0:
@@ -256,8 +309,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     for name in ("predictor", "generator", "scheduler"):
         env.setdefault(f"DAILYML_{name.upper()}_URL", f"http://{host}:{port[name]}")
     # Each service logs to its own file, so the terminal shows the URLs, not five interleaved logs.
-    from dailyml.settings import get_settings
-
     log_dir = get_settings().home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[ServiceEntry, subprocess.Popen[bytes]]] = []
@@ -267,7 +318,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         serve = ["serve", entry.name, "--host", host, "--port", str(port[entry.name])]
         cmd = [sys.executable, "-m", "dailyml.cli", *serve]
         log_file = (log_dir / f"{entry.name}.log").open("ab")
-        procs.append((entry, subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)))
+        proc = subprocess.Popen(cmd, env=service_env(env, entry.name), stdout=log_file, stderr=subprocess.STDOUT)
+        procs.append((entry, proc))
 
     def stop() -> None:
         for _entry, proc in procs:
@@ -369,6 +421,8 @@ _extra_commands.append(importlib.import_module("dailyml.synth.cli").add_generate
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     from dailyml.errors import DailyMLError
 
     args = build_parser().parse_args(argv)
@@ -377,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     except DailyMLError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         return 1
+    except ValidationError as exc:  # settings refused at start (names the variable, never a token)
+        console.print(f"[red]invalid settings:[/red] {exc}", markup=False, highlight=False)
+        return 2
 
 
 if __name__ == "__main__":

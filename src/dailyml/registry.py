@@ -7,12 +7,15 @@ registry recorded before anything is deserialised.
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import skops.io as sio
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from dailyml.artifacts import ArtifactStores, sha256_bytes
@@ -23,6 +26,7 @@ from dailyml.tables import AliasEvent, ModelAlias, ModelVersion, utcnow
 from dailyml.training import TrainingResult
 
 CHAMPION = "champion"
+_VERSION_ATTEMPTS = 20  # registrations racing for a version number
 
 # Types beyond skops' own defaults that our candidate pipelines contain (see pipelines.py).
 # A test dumps every candidate and fails if this list no longer covers them.
@@ -42,6 +46,12 @@ def dump_model(estimator: Any) -> bytes:
 def load_model(data: bytes) -> Any:
     """skops bytes back into an estimator, allowing only skops defaults and ``TRUSTED_TYPES``."""
     return sio.loads(data, trusted=list(TRUSTED_TYPES))
+
+
+def _is_version_clash(exc: IntegrityError) -> bool:
+    """Whether the refusal was the version number's unique constraint (the only one worth a retry)."""
+    message = str(exc.orig)
+    return "uq_model_versions_version" in message or "model_versions.version" in message
 
 
 @dataclass(frozen=True)
@@ -77,8 +87,47 @@ class Registry:
         feature_schema: dict[str, Any],
         data_hash: str,
     ) -> ModelVersion:
-        """Store ``payload`` and record a new version (numbered per dataset and kind)."""
+        """Store ``payload`` and record a new version (numbered per dataset and kind).
+
+        The number is ``max + 1``; two registrations at once (two trainings, a training and a
+        fit) may pick the same one: the unique constraint refuses the second, which takes the
+        next number and tries again.
+        """
         uri = self.stores.put(payload)
+        for attempt in range(_VERSION_ATTEMPTS):
+            try:
+                return self._insert_version(
+                    dataset=dataset,
+                    kind=kind,
+                    algorithm=algorithm,
+                    payload=payload,
+                    uri=uri,
+                    artifact_format=artifact_format,
+                    params=params,
+                    metrics=metrics,
+                    feature_schema=feature_schema,
+                    data_hash=data_hash,
+                )
+            except IntegrityError as exc:
+                if attempt == _VERSION_ATTEMPTS - 1 or not _is_version_clash(exc):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")
+
+    def _insert_version(
+        self,
+        *,
+        dataset: str,
+        kind: str,
+        algorithm: str,
+        payload: bytes,
+        uri: str,
+        artifact_format: str,
+        params: dict[str, Any],
+        metrics: dict[str, Any],
+        feature_schema: dict[str, Any],
+        data_hash: str,
+    ) -> ModelVersion:
         with session_scope(self.engine) as session:
             latest = session.exec(
                 select(func.max(ModelVersion.version)).where(ModelVersion.dataset == dataset, ModelVersion.kind == kind)

@@ -4,26 +4,48 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from dailyml.tokens import blank_to_none, check_token
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-# Tokens that must never protect a deployment; they come from examples and tutorials.
-_WEAK_TOKENS = {"changeme", "change-me", "secret", "admin", "token", "password"}
 
 
 class Settings(BaseSettings):
     """Everything configurable about dailyml. Every service reads the same variables."""
 
-    model_config = SettingsConfigDict(env_prefix="DAILYML_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a refused token is never printed in the start-up error.
+    model_config = SettingsConfigDict(env_prefix="DAILYML_", env_file=None, extra="ignore", hide_input_in_errors=True)
 
     home: Path = Field(default=Path(".dailyml"), description="Working folder: SQLite file, artifacts.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default a SQLite file in DAILYML_HOME.")
     admin_token: SecretStr | None = Field(
-        default=None, description="Bearer token for admin endpoints; unset means admin endpoints refuse."
+        default=None,
+        description="Bearer token for admin endpoints (at least 24 characters); unset or empty: admin disabled.",
+    )
+    read_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for reads of stored data (history, samples, runs, models, jobs); the admin "
+        "token works too. Unset or empty: those reads are open.",
+    )
+    predict_requires_token: bool = Field(
+        default=False, description="/predict and /predict/batch need the read (or admin) token too."
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body (413 beyond); the default fits the largest batch with room to spare.",
+    )
+    rate_limit_per_second: float = Field(
+        default=0.0, ge=0, description="Predictions (/predict, /predict/batch) per second per client IP; 0: off."
+    )
+    rate_limit_burst: int = Field(default=100, ge=1, description="Requests a client may send at once.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the APIs (comma-separated, no wildcard); empty: none.",
     )
     artifact_store: Literal["auto", "database", "local"] = Field(
         default="auto",
@@ -46,10 +68,36 @@ class Settings(BaseSettings):
     log_batch_size: int = Field(default=500, gt=0)
     log_queue_max: int = Field(default=100_000, gt=0)
 
+    @field_validator("admin_token", "read_token", mode="before")
+    @classmethod
+    def _blank_token_is_unset(cls, value: Any) -> Any:
+        return blank_to_none(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if "*" in origin or not origin.startswith(("http://", "https://")):
+                raise ValueError(
+                    "DAILYML_CORS_ORIGINS takes exact origins such as https://ui.example.org (no wildcard)"
+                )
+        return [origin.rstrip("/") for origin in value]
+
     @model_validator(mode="after")
-    def _refuse_weak_token(self) -> Settings:
-        if self.admin_token is not None and self.admin_token.get_secret_value().lower() in _WEAK_TOKENS:
-            raise ValueError("DAILYML_ADMIN_TOKEN is a well-known placeholder; set a real secret")
+    def _refuse_weak_tokens(self) -> Settings:
+        admin = self.admin_token.get_secret_value() if self.admin_token else None
+        read = self.read_token.get_secret_value() if self.read_token else None
+        check_token("DAILYML_ADMIN_TOKEN", admin)
+        check_token("DAILYML_READ_TOKEN", read)
+        if read is not None and read == admin:
+            raise ValueError("DAILYML_READ_TOKEN must differ from DAILYML_ADMIN_TOKEN (it is handed to the UIs)")
         return self
 
     @property

@@ -37,8 +37,9 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
 }
 # Core settings the frontends use; the rest of the core settings (database, training, ...) they
 # never touch, and must not be given (no database credentials in a UI).
+# The admin token is not one of them: the UIs call no admin endpoint. They send the read token.
 FRONTEND_CORE_VARIABLES = {
-    "DAILYML_ADMIN_TOKEN",
+    "DAILYML_READ_TOKEN",
     "DAILYML_PREDICTOR_URL",
     "DAILYML_GENERATOR_URL",
     "DAILYML_SCHEDULER_URL",
@@ -52,8 +53,10 @@ DEPLOYMENT_VALUES = {
     "DAILYML_GENERATOR_URL": "http://generator:8001",
     "DAILYML_SCHEDULER_URL": "http://scheduler:8002",
     "DAILYML_LOG_FORMAT": "json",
+    # Off in the code (`dailyml up`, tests), on in compose and Kubernetes.
+    "DAILYML_RATE_LIMIT_PER_SECOND": "50",
 }
-SECRETS = {"DAILYML_ADMIN_TOKEN", "POSTGRES_PASSWORD"}
+SECRETS = {"DAILYML_ADMIN_TOKEN", "DAILYML_READ_TOKEN", "POSTGRES_PASSWORD"}
 
 
 # -- the variables the code reads ----------------------------------------------------------------
@@ -293,7 +296,8 @@ def overlay_copy(workdir: Path) -> Path:
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets.env"))
     overlay = copy / "overlays" / "example"
     (overlay / "secrets.env").write_text(
-        "DAILYML_ADMIN_TOKEN=k8s-test-token-93c1\nPOSTGRES_PASSWORD=k8s-test-pw-52d7\n"
+        "DAILYML_ADMIN_TOKEN=k8s-test-token-93c1-7e5a0b\nDAILYML_READ_TOKEN=k8s-read-token-0d2e-8b4f61\n"
+        "POSTGRES_PASSWORD=k8s-test-pw-52d7\n"
     )
     return overlay
 

@@ -19,7 +19,7 @@ from dailyml.contracts import (
 )
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.errors import InvalidInputError, NotFoundError
-from services.predictor.deps import AdminDep, EngineDep
+from services.predictor.deps import AdminDep, EngineDep, LogDep
 
 Source = Literal["reference", "synthetic", "online"]
 
@@ -46,14 +46,20 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         total, rows = fs.history(engine, spec, limit=limit, offset=offset, source=source)
         return HistoryPage(total=total, limit=limit, offset=offset, items=[_history_item(spec, r) for r in rows])  # type: ignore[misc]
 
-    def record_actual(prediction_id: uuid.UUID, body: ActualIn, engine: EngineDep) -> ActualOut:
+    def record_actual(prediction_id: uuid.UUID, body: ActualIn, engine: EngineDep, log: LogDep) -> ActualOut:
         try:
             label = spec.label_from_api(body.actual)
         except ValueError as exc:
             raise InvalidInputError(
                 f"actual: {exc}", [{"field": "actual", "loc": ["actual"], "rule": "label", "message": str(exc)}]
             ) from None
-        return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
+        try:
+            return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
+        except NotFoundError:
+            # Answered but maybe not yet written by the prediction log (it batches every few
+            # 100 ms): write it now if still queued (or landing meanwhile), then look again.
+            log.write_through(prediction_id)
+            return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
 
     def confusion_matrix(
         engine: EngineDep, model_version: int | None = Query(None, ge=1), source: Source | None = None

@@ -33,10 +33,13 @@ class ServiceClient:
         base_url: str,
         *,
         admin_token: str | None = None,
+        read_token: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        # The read token (DAILYML_READ_TOKEN) is what the UIs send; the admin token also admits reads.
+        token = admin_token or read_token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
 
