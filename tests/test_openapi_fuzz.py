@@ -37,7 +37,7 @@ from tests.conftest import ADMIN_TOKEN, _postgres_db, _sqlite_db
 pytestmark = pytest.mark.slow
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 4
 CONFIG = {
     "seed": 20261201,
     "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "mode": "all", "database": "none"},
