@@ -30,9 +30,9 @@ from fastapi.testclient import TestClient
 from schemathesis.config import SchemathesisConfig
 
 from dailyml.clients.base import ServiceError
-from dailyml.datasets import SPECS
 from dailyml.jobs import list_jobs
 from tests.conftest import ADMIN_TOKEN, _postgres_db, _sqlite_db
+from tests.support import schemathesis_hooks  # noqa: F401  (registers the hooks)
 
 pytestmark = pytest.mark.slow
 
@@ -184,30 +184,6 @@ def _create(module: str) -> Any:
 
 
 predictor = _schema(_create("services.predictor.app"))
-
-
-@predictor.hook
-def filter_case(context: Any, case: Any) -> bool:
-    """The cross-field rules JSON Schema cannot state (the body's ``x-constraints``: free SO2 <=
-    total SO2): a body that breaks them is not valid data, whatever the generator thinks. Such
-    a body still goes out as invalid data."""
-    if case.meta is not None and case.meta.generation.mode.is_negative:
-        return True
-    body = case.body
-    instances = body.get("instances") if isinstance(body, dict) else None
-    rows = instances if isinstance(instances, list) else [body]
-    return not any(_breaks_a_constraint(row) for row in rows)
-
-
-def _breaks_a_constraint(row: Any) -> bool:
-    if not isinstance(row, dict):
-        return False
-    for spec in SPECS.values():
-        for c in spec.constraints:
-            low, high = row.get(c.lower), row.get(c.upper)
-            if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
-                return True
-    return False
 
 
 generator = _schema(_create("services.generator.app"))
