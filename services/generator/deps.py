@@ -16,8 +16,8 @@ from services.generator.synth_server import SynthesizerServer
 get_settings = from_state("settings")
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(from_state("engine"))]
-RegistryDep = Annotated[Registry, Depends(from_state("registry"))]
-SynthesizersDep = Annotated[SynthesizerServer, Depends(from_state("synthesizers"))]
-FitterDep = Annotated[Fitter, Depends(from_state("fitter"))]
+EngineDep = Annotated[Engine, Depends(from_state("engine", 503))]
+RegistryDep = Annotated[Registry, Depends(from_state("registry", 503))]
+SynthesizersDep = Annotated[SynthesizerServer, Depends(from_state("synthesizers", 503))]
+FitterDep = Annotated[Fitter, Depends(from_state("fitter", 503))]
 AdminDep = admin_guard(get_settings)

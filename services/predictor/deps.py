@@ -17,9 +17,9 @@ from services.predictor.prediction_log import PredictionLog
 get_settings = from_state("settings")
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(from_state("engine"))]
-RegistryDep = Annotated[Registry, Depends(from_state("registry"))]
-ModelsDep = Annotated[ModelServer, Depends(from_state("models"))]
+EngineDep = Annotated[Engine, Depends(from_state("engine", 503))]
+RegistryDep = Annotated[Registry, Depends(from_state("registry", 503))]
+ModelsDep = Annotated[ModelServer, Depends(from_state("models", 503))]
 LogDep = Annotated[PredictionLog, Depends(from_state("prediction_log"))]
-JobsDep = Annotated[JobRunner, Depends(from_state("jobs"))]
+JobsDep = Annotated[JobRunner, Depends(from_state("jobs", 503))]
 AdminDep = admin_guard(get_settings)

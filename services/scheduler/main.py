@@ -16,18 +16,27 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from dailyml.clients.predictor import PredictorClient
-from dailyml.clients.scheduler import RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
+from dailyml.clients.scheduler import DatasetName, RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
 from dailyml.clock import apscheduler_clock, is_shifted
-from dailyml.datasets import DATASET_NAMES
+from dailyml.contracts import MAX_DB_INT
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
 from dailyml.observability.http import install_observability
 from dailyml.protection import install_protection
 from dailyml.settings import Settings, get_settings
-from dailyml.web import admin_guard, database_status, from_state, install_error_handlers
+from dailyml.web import (
+    READINESS_RESPONSES,
+    admin_guard,
+    answers,
+    database_status,
+    error_responses,
+    from_state,
+    install_error_handlers,
+)
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings, get_scheduler_settings, parse_cron
 from services.scheduler.jobs import JOB_BODIES, Generator
@@ -72,11 +81,13 @@ def _start_scheduler(runner: Runner, cfg: SchedulerSettings, clock: Clock) -> An
     return scheduler
 
 
+@answers(503)
 def get_runner(request: Request) -> Runner:
     return request.app.state.runner  # type: ignore[no-any-return]
 
 
 RunnerDep = Annotated[Runner, Depends(get_runner)]
+EngineDep = Annotated[Engine, Depends(from_state("engine", 503))]
 
 
 def create_app(
@@ -85,8 +96,12 @@ def create_app(
     *,
     clock: Clock = utc_clock,
     generator: Generator | None = None,
+    predictor: PredictorClient | None = None,
 ) -> FastAPI:
-    """A scheduler app. Engine, clients and the APScheduler thread start in the lifespan."""
+    """A scheduler app. Engine, clients and the APScheduler thread start in the lifespan.
+
+    ``generator`` and ``predictor`` replace the HTTP clients of the peer services (tests).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,9 +111,11 @@ def create_app(
         token = cfg.admin_token.get_secret_value() if cfg.admin_token else None
         if token is None:
             log.warning("DAILYML_ADMIN_TOKEN is not set: the jobs' admin calls will be refused")
-        predictor = PredictorClient(cfg.predictor_url, admin_token=token, timeout=sched_cfg.http_timeout_seconds)
+        pred = predictor or PredictorClient(
+            cfg.predictor_url, admin_token=token, timeout=sched_cfg.http_timeout_seconds
+        )
         gen = generator or _generator_client(cfg, sched_cfg.http_timeout_seconds)
-        runner = Runner(engine, sched_cfg, predictor, gen, clock=clock)
+        runner = Runner(engine, sched_cfg, pred, gen, clock=clock)
         app.state.settings, app.state.scheduler_settings = cfg, sched_cfg
         app.state.engine, app.state.runner = engine, runner
         await run_in_threadpool(record_last_successes, engine)
@@ -120,7 +137,8 @@ def create_app(
             runner.stop()
             app.state.scheduler.shutdown(wait=False)
             stack.close()
-            predictor.close()
+            if predictor is None:
+                pred.close()
             if hasattr(gen, "close"):
                 gen.close()
             engine.dispose()
@@ -142,7 +160,7 @@ def create_app(
         """The process is up (no dependencies checked)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=READINESS_RESPONSES)
     def readyz(request: Request) -> JSONResponse:
         """503 until the database answers (the run log is readable) and the scheduler is running."""
         checks: dict[str, Any] = {"database": database_status(request.app.state.engine, "SELECT count(*) FROM runs")}
@@ -154,25 +172,18 @@ def create_app(
 
     @app.get("/runs", response_model=RunPage, tags=["runs"])
     def list_runs(
-        request: Request,
+        engine: EngineDep,
         job: Literal["daily", "retrain"] | None = None,
-        dataset: str | None = None,
+        dataset: DatasetName | None = None,
         status: Literal["running", "succeeded", "failed", "skipped"] | None = None,
         limit: int = Query(50, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_DB_INT),
     ) -> RunPage:
         """The run log, newest first: start, end, status, attempts, counts and error of each run."""
-        if dataset is not None and dataset not in DATASET_NAMES:
-            raise InvalidInputError(
-                f"dataset: must be one of {list(DATASET_NAMES)}",
-                detail=[{"field": "dataset", "rule": "enum", "message": f"unknown dataset {dataset!r}"}],
-            )
-        total, rows = runlog.list_runs(
-            request.app.state.engine, job=job, dataset=dataset, status=status, limit=limit, offset=offset
-        )
+        total, rows = runlog.list_runs(engine, job=job, dataset=dataset, status=status, limit=limit, offset=offset)
         return RunPage(total=total, items=[RunOut(**run_out(r)) for r in rows])
 
-    @app.post("/runs", response_model=RunPage, tags=["runs"], dependencies=[admin])
+    @app.post("/runs", response_model=RunPage, tags=["runs"], dependencies=[admin], responses=error_responses(409))
     def trigger(body: TriggerRequest, runner: RunnerDep) -> RunPage:
         """Run a job now for the current period, through the same path as its cron (admin).
 
@@ -182,7 +193,14 @@ def create_app(
         if body.dataset is not None and body.dataset not in runner.settings.datasets:
             raise InvalidInputError(
                 f"dataset: must be one of the scheduled datasets {runner.settings.datasets}",
-                detail=[{"field": "dataset", "rule": "enum", "message": f"{body.dataset!r} is not scheduled"}],
+                detail=[
+                    {
+                        "field": "dataset",
+                        "loc": ["dataset"],
+                        "rule": "enum",
+                        "message": f"{body.dataset!r} is not scheduled",
+                    }
+                ],
             )
         claims = runner.trigger(body.job, body.dataset, trigger="manual")
         items = [RunOut(**run_out(c.run), outcome=c.outcome) for c in claims]

@@ -7,19 +7,47 @@ range, unit and description come from its ``Feature``: nothing is typed twice.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
 
 MAX_BATCH = 10_000
+# The largest integer a query or path parameter may carry: what both databases' INTEGER holds.
+MAX_DB_INT = 2**31 - 1
 EntryT = TypeVar("EntryT", bound=BaseModel)
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Everything is stored in UTC; SQLite hands it back without a zone, so naive means UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_in_utc)]
+"""A timestamp as every API answers it: aware, in UTC (RFC 3339, ``...Z``), whatever the
+database handed back."""
+
+
+def whole_number(value: Any) -> Any:
+    """A ``mode="before"`` validator for the integers of a strict request body: JSON Schema's
+    integer, ``5`` or ``5.0``, is accepted; ``"5"`` and ``true`` are still refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _field(feature: Feature) -> tuple[Any, Any]:
@@ -61,9 +89,18 @@ def instance_model(dataset: str) -> type[BaseModel]:
     """The request body of ``POST /{dataset}/predict``: every feature, in range, nothing extra."""
     spec = SPECS[dataset]
     validators = {f"check_{c.upper}": _constraint_validator(c) for c in spec.constraints}
+    config = _STRICT
+    if spec.constraints:
+        # JSON Schema cannot compare two fields: say it in words, and as data for tools.
+        rules = [{"lower": c.lower, "upper": c.upper} for c in spec.constraints]
+        words = "; ".join(f"{c.lower} <= {c.upper}" for c in spec.constraints)
+        config = ConfigDict(
+            **_STRICT,
+            json_schema_extra={"description": f"Also required: {words}.", "x-constraints": rules},  # type: ignore[dict-item]
+        )
     return create_model(  # type: ignore[call-overload, no-any-return]
         f"{spec.name.capitalize()}Features",
-        __config__=_STRICT,
+        __config__=config,
         __validators__=validators,
         **{f.name: _field(f) for f in spec.features},
     )
@@ -97,7 +134,7 @@ def batch_request_model(dataset: str) -> type[BaseModel]:
     item = instance_model(dataset)
     return create_model(  # type: ignore[call-overload, no-any-return]
         f"{dataset.capitalize()}BatchRequest",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=ConfigDict(extra="forbid", strict=True),
         instances=(list[item], Field(min_length=1, max_length=MAX_BATCH)),  # type: ignore[valid-type]
     )
 
@@ -112,24 +149,41 @@ def batch_response_model(dataset: str) -> type[BaseModel]:
     )
 
 
-class ErrorItem(BaseModel):
-    field: str
-    loc: list[str | int]
-    rule: str
-    message: str
+class ErrorDetail(BaseModel):
+    """One broken rule of a refused request."""
+
+    field: str = Field(description="The field, dotted when nested (instances.0.ph); body for the whole body")
+    loc: list[str | int] = Field(description="Where the field is: its path in the body, or the parameter's name")
+    rule: str = Field(description="The rule it broke: missing, greater_than_equal, constraint ...")
+    message: str = Field(description="What is wrong, fit to show a user")
 
 
-class ErrorResponse(BaseModel):
-    error: str
-    message: str
-    detail: Any = None
+class ErrorOut(BaseModel):
+    """Every error answer of every service: a code, a message for a user, and details."""
+
+    error: str = Field(description="A stable code: validation_error, unauthorized, not_found, conflict, not_ready ...")
+    message: str = Field(description="What went wrong, fit to show a user")
+    detail: list[ErrorDetail] | dict[str, Any] | None = Field(
+        default=None,
+        description="For validation errors (422) one item per broken rule; otherwise null, or facts about "
+        "the error (a 409 on an actual label gives the one already recorded).",
+    )
 
 
-class ActualIn(BaseModel):
-    """The true label of a prediction's sample (a variety for iris, a grade for wine)."""
+def _api_labels(spec: DatasetSpec) -> Any:
+    return Literal[tuple(spec.label_to_api(x) for x in spec.labels)]  # type: ignore[valid-type]
 
-    model_config = ConfigDict(extra="forbid")
-    actual: str | int
+
+@cache
+def actual_model(dataset: str) -> type[BaseModel]:
+    """The body of ``POST /{dataset}/predictions/{id}/actual``: one of the dataset's labels."""
+    spec = SPECS[dataset]
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{spec.name.capitalize()}ActualIn",
+        __config__=ConfigDict(extra="forbid", strict=True),
+        __doc__=f"The true {spec.target} of a prediction's sample.",
+        actual=(_api_labels(spec), Field(description=spec.target_description)),
+    )
 
 
 class ActualOut(BaseModel):
@@ -141,8 +195,8 @@ class ActualOut(BaseModel):
 class HistoryItem(BaseModel):
     id: uuid.UUID
     sample_id: uuid.UUID
-    created_at: datetime
-    event_time: datetime
+    created_at: UTCDateTime
+    event_time: UTCDateTime
     source: str
     model_version: int
     features: dict[str, Any]
@@ -190,7 +244,7 @@ class ModelVersionOut(BaseModel):
     artifact_sha256: str
     artifact_size: int
     feature_schema: dict[str, Any]
-    created_at: datetime
+    created_at: UTCDateTime
     aliases: list[str]
 
 
@@ -273,6 +327,6 @@ class JobOut(BaseModel):
     params: dict[str, Any]
     result: dict[str, Any] | None
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UTCDateTime
+    started_at: UTCDateTime | None
+    finished_at: UTCDateTime | None

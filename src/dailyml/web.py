@@ -1,4 +1,11 @@
-"""What every FastAPI service shares: error rendering, the admin guard, health endpoints.
+"""What every FastAPI service shares: error rendering and its documentation, the admin guard,
+health endpoints.
+
+Every error answer is an ``ErrorOut`` (``{"error", "message", "detail"}``), and the OpenAPI
+document says so for each status a route can answer: 422 wherever FastAPI validates
+something, the statuses of the dependencies a route uses (the admin guard's 401/403, a
+database's or a model's 503: see ``answers``), and what the route declares itself with
+``responses=error_responses(404, 409)``.
 
 Needs the ``fastapi`` extra; imported only by services.
 """
@@ -7,19 +14,162 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
+from dailyml.contracts import ErrorOut
 from dailyml.errors import DailyMLError
+from dailyml.protection import OPEN_PATHS, PREDICT_PATHS
 from dailyml.settings import Settings
 
 log = logging.getLogger("dailyml.web")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What each error status means, as the OpenAPI documents say it.
+ERROR_STATUSES: dict[int, str] = {
+    400: "The body could not be read: it is not UTF-8 encoded JSON",
+    401: "No valid token: 'Authorization: Bearer <DAILYML_ADMIN_TOKEN>' for admin routes; "
+    "reads of stored data need DAILYML_READ_TOKEN (or the admin token) when it is set",
+    403: "Admin endpoints are disabled (DAILYML_ADMIN_TOKEN is not set)",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    413: "The body is larger than DAILYML_MAX_BODY_BYTES",
+    422: "Invalid request: one detail item per broken rule",
+    429: "Too many predictions from this client (DAILYML_RATE_LIMIT_PER_SECOND); see Retry-After",
+    503: "Not ready: the database is unavailable, or no model is loaded yet",
+}
+_ANSWERS = "__dailyml_error_statuses__"
+_DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that can answer ``statuses``: each an ``ErrorOut``."""
+    return {status: {"model": ErrorOut, "description": ERROR_STATUSES[status]} for status in statuses}
+
+
+class Readiness(BaseModel):
+    """``/readyz``: ``ready`` or ``not_ready``, and each check's result."""
+
+    model_config = ConfigDict(extra="allow")
+    status: Literal["ready", "not_ready"]
+    database: str = Field(description="ok, or why the database does not answer")
+
+
+READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Readiness, "description": "Ready: the database answers and everything is loaded"},
+    503: {"model": Readiness, "description": "Not ready yet: the checks say what is missing"},
+}
+
+
+def answers(*statuses: int) -> Callable[[F], F]:
+    """Mark a dependency with the error statuses it can make a route answer; every route that
+    uses it (directly or through another dependency) documents them."""
+
+    def mark(dependency: F) -> F:
+        setattr(dependency, _ANSWERS, (*getattr(dependency, _ANSWERS, ()), *statuses))
+        return dependency
+
+    return mark
+
+
+def _dependency_statuses(dependant: Any) -> Iterator[int]:
+    for sub in dependant.dependencies:
+        yield from getattr(sub.call, _ANSWERS, ())
+        yield from _dependency_statuses(sub)
+
+
+def _api_routes(app: FastAPI) -> Iterator[tuple[str, str, set[str], APIRoute]]:
+    """Each API route of ``app``: its path as routed (``/models/{version:int}``) and as the
+    OpenAPI document has it (``/models/{version}``), its methods, the route."""
+    try:  # FastAPI >= 0.16x keeps included routers as branches instead of copying their routes
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI: the app holds every route itself
+        for route in app.routes:
+            if isinstance(route, APIRoute):
+                yield route.path, route.path_format, set(route.methods or ()), route
+        return
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            methods = set(getattr(context, "methods", None) or route.methods or ())
+            yield context.path or route.path, context.path_format or route.path_format, methods, route
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``app`` answers at ``path`` (a 405's ``Allow``)."""
+    methods: set[str] = set()
+    for routed, _, route_methods, _ in _api_routes(app):
+        if compile_path(routed)[0].match(path):
+            methods |= route_methods
+    return sorted(methods)
+
+
+def _error_schema(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Put ``ErrorOut`` (and what it refers to) in the components; its reference."""
+    schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    components.update(schema.pop("$defs", {}))
+    components["ErrorOut"] = schema
+    return {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document the error answers it really sends (see the module doc)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        ref = _error_schema(document)
+        for _, path, methods, route in _api_routes(app):
+            if not route.include_in_schema:
+                continue
+            for method in methods:
+                operation = document["paths"].get(path, {}).get(method.lower())
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                declared = {int(status) for status in route.responses}
+                statuses = set(_dependency_statuses(route.dependant))
+                if "422" in responses:  # FastAPI's: the route validates something
+                    statuses.add(422)
+                if route.body_field is not None:  # a body that cannot even be decoded, or too large
+                    statuses |= {400, 413}
+                # What the protection middleware (dailyml.protection) answers before the route.
+                if method == "POST" and PREDICT_PATHS.match(path):
+                    statuses |= {429, 401}  # 401: with DAILYML_PREDICT_REQUIRES_TOKEN=true
+                if method == "GET" and not OPEN_PATHS.match(path):
+                    statuses.add(401)
+                for status in sorted(statuses - declared):
+                    responses[str(status)] = {
+                        "description": ERROR_STATUSES[status],
+                        "content": {"application/json": {"schema": ref}},
+                    }
+        schemas = document["components"]["schemas"]
+        for fastapi_default in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(fastapi_default, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _error(status: int, code: str, message: str, detail: Any = None, headers: Any = None) -> JSONResponse:
+    body = ErrorOut(error=code, message=message, detail=detail)
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"), headers=headers)
+
 
 _RULES = {"missing": "required", "extra_forbidden": "not allowed (unknown field)"}
 
@@ -51,40 +201,47 @@ def validation_items(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every error as ``{"error", "message", "detail"}``; never leak a traceback."""
+    """Render every error as an ``ErrorOut``, never leak a traceback; and document them."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         items = validation_items(list(exc.errors()))
         summary = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
-        return JSONResponse(
-            status_code=422,
-            content={"error": "validation_error", "message": summary or "invalid request", "detail": items},
-        )
+        return _error(422, "validation_error", summary or "invalid request", items)
 
     @app.exception_handler(DailyMLError)
     async def _ours(_: Request, exc: DailyMLError) -> JSONResponse:
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        return JSONResponse(
-            status_code=exc.status, content={"error": exc.code, "message": exc.message, "detail": exc.detail}
-        )
+        return _error(exc.status, exc.code, exc.message, exc.detail)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        return JSONResponse(
-            status_code=exc.status_code,
-            content={"error": code.get(exc.status_code, "http_error"), "message": str(exc.detail), "detail": None},
-            headers=getattr(exc, "headers", None),
-        )
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        headers = exc.headers
+        if exc.status_code == 405:
+            # The route that answered lists only its own methods; the path may have others.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request.app, request.url.path))}
+        return _error(exc.status_code, code.get(exc.status_code, "http_error"), str(exc.detail), headers=headers)
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _database(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+        if isinstance(exc, _DATABASE_DOWN):
+            log.warning("database unavailable: %s", exc.orig)
+            return _error(503, "database_unavailable", "the database is unavailable; try again shortly")
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _pool_timeout(_: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+        log.warning("no database connection free: %s", exc)
+        return _error(503, "database_unavailable", "the database is busy; try again shortly")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return JSONResponse(
-            status_code=500, content={"error": "internal_error", "message": "internal error", "detail": None}
-        )
+        return _error(500, "internal_error", "internal error")
+
+    document_errors(app)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -101,6 +258,7 @@ class AdminDisabled(DailyMLError):
 def admin_guard(get_settings: Callable[[Request], Settings]) -> Any:
     """A dependency that admits only ``Authorization: Bearer $DAILYML_ADMIN_TOKEN``."""
 
+    @answers(401, 403)
     def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -116,14 +274,17 @@ def admin_guard(get_settings: Callable[[Request], Settings]) -> Any:
     return Depends(check)
 
 
-def from_state(name: str) -> Callable[[Request], Any]:
-    """A dependency returning ``app.state.<name>``: what a service built in its lifespan."""
+def from_state(name: str, *errors: int) -> Callable[[Request], Any]:
+    """A dependency returning ``app.state.<name>``: what a service built in its lifespan.
+
+    ``errors``: the statuses using it can answer (503 for a database or what needs loading).
+    """
 
     def get(request: Request) -> Any:
         return getattr(request.app.state, name)
 
     get.__name__ = f"get_{name}"
-    return get
+    return answers(*errors)(get)
 
 
 def database_status(engine: Any, probe: str = "SELECT 1") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from fastapi.testclient import TestClient
 
 from dailyml.bootstrap import train_and_register
@@ -16,6 +18,17 @@ def test_models_lists_versions_with_metrics_and_the_champion(api: TestClient) ->
     assert body["champion"] == 1
     v1 = body["versions"][0]
     assert v1["aliases"] == ["champion"] and "holdout" in v1["metrics"] and v1["data_hash"]
+
+
+def test_model_timestamps_are_rfc3339_in_utc_on_every_backend(api: TestClient) -> None:
+    # SQLite hands back naive datetimes: without a zone "2026-11-30T23:47:03.499014" is not
+    # RFC 3339, and a client cannot tell when that was.
+    for dataset in ("iris", "wine"):
+        listing = api.get(f"/{dataset}/models").json()["versions"]
+        one = api.get(f"/{dataset}/models/1").json()
+        for created in [v["created_at"] for v in listing] + [one["created_at"]]:
+            assert created.endswith(("Z", "+00:00")), created
+            assert datetime.fromisoformat(created).utcoffset() == timedelta(0)
 
 
 def test_promote_and_rollback_need_the_token_and_switch_what_is_served(api: TestClient, db) -> None:  # type: ignore[no-untyped-def]

@@ -6,10 +6,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
+from dailyml.contracts import MAX_DB_INT
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.observability.metrics import SAMPLES_GENERATED
 from dailyml.synth import generation
 from dailyml.synth.contracts import Distributions, GenerateIn, GenerateOut, SamplesPage
+from dailyml.web import error_responses
 from services.generator.deps import AdminDep, EngineDep, SynthesizersDep
 
 Source = Literal["reference", "synthetic", "online"]
@@ -35,7 +37,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         engine: EngineDep,
         source: Source | None = None,
         limit: int = Query(50, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_DB_INT),
     ) -> Any:
         total, items = generation.list_samples(engine, spec, source=source, limit=limit, offset=offset)
         return {"total": total, "limit": limit, "offset": offset, "items": items}
@@ -49,6 +51,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         methods=["POST"],
         response_model=GenerateOut,
         dependencies=[AdminDep],
+        responses=error_responses(409),
         summary=f"Generate labelled synthetic {spec.name} rows and store them",
     )
     router.add_api_route(

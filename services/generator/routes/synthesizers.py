@@ -1,14 +1,17 @@
 """Synthesizer versions with their fidelity reports; start a background fit."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see each dataset's body class as an
+# object, not as a string it cannot resolve.
+
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import Field, create_model
 
 from dailyml.contracts import registry_entry_out
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.errors import InvalidInputError
-from dailyml.synth import algorithms_for, canonical
+from dailyml.synth import ALIASES, algorithms_for, canonical
 from dailyml.synth.contracts import FitIn, JobAccepted, SynthesizerList, SynthesizerOut
 from dailyml.synth.fitting import DEFAULT, KIND
 from dailyml.tables import ModelVersion
@@ -19,8 +22,21 @@ def version_out(mv: ModelVersion, default_id: int | None) -> SynthesizerOut:
     return registry_entry_out(SynthesizerOut, mv, DEFAULT, default_id)
 
 
+def fit_model(spec: DatasetSpec) -> type[FitIn]:
+    """``FitIn`` with ``algorithm`` one of those that apply to ``spec`` (or an alias of one)."""
+    known = algorithms_for(spec)
+    names = (*known, *(alias for alias, name in ALIASES.items() if name in known))
+    algorithm: Any = Literal[names]  # type: ignore[valid-type]
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{spec.name.capitalize()}FitIn",
+        __base__=FitIn,
+        algorithm=(algorithm, Field(description=f"One of {', '.join(known)}")),
+    )
+
+
 def router_for(spec: DatasetSpec) -> APIRouter:
     router = APIRouter(prefix=f"/{spec.name}/synthesizers", tags=[spec.name])
+    Body = fit_model(spec)
 
     def list_synthesizers(registry: RegistryDep) -> SynthesizerList:
         default_id = registry.alias_id(spec.name, KIND, DEFAULT)
@@ -28,15 +44,8 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         default = next((v.version for v in versions if DEFAULT in v.aliases), None)
         return SynthesizerList(dataset=spec.name, default=default, versions=versions)
 
-    def fit(body: FitIn, fitter: FitterDep) -> JSONResponse:
-        known = algorithms_for(spec)
-        if canonical(body.algorithm) not in known:
-            message = f"must be one of {known}"
-            raise InvalidInputError(
-                f"algorithm: {message}",
-                [{"field": "algorithm", "loc": ["algorithm"], "rule": "algorithm", "message": message}],
-            )
-        job = fitter.submit(spec.name, canonical(body.algorithm), body.epochs, body.promote)
+    def fit(body: Body, fitter: FitterDep) -> JSONResponse:  # type: ignore[valid-type]
+        job = fitter.submit(spec.name, canonical(body.algorithm), body.epochs, body.promote)  # type: ignore[attr-defined]
         accepted = JobAccepted(job_id=job.id, status=job.status)
         return JSONResponse(status_code=202, content=accepted.model_dump(mode="json"))
 

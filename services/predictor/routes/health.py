@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from dailyml.web import database_status
+from dailyml.web import READINESS_RESPONSES, database_status
 from services.predictor.deps import EngineDep, LogDep, ModelsDep
 
 router = APIRouter(tags=["health"])
@@ -17,7 +17,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=READINESS_RESPONSES)
 def readyz(engine: EngineDep, models: ModelsDep, log: LogDep) -> JSONResponse:
     """503 until the database answers and every dataset's champion is loaded."""
     checks: dict[str, object] = {"database": database_status(engine)}

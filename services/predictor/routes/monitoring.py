@@ -1,7 +1,5 @@
 """History, true labels, confusion matrices and metrics over time, per dataset."""
 
-from __future__ import annotations
-
 import uuid
 from typing import Any, Literal
 
@@ -9,16 +7,18 @@ from fastapi import APIRouter, Query
 
 from dailyml import featurestore as fs
 from dailyml.contracts import (
-    ActualIn,
+    MAX_DB_INT,
     ActualOut,
     ConfusionMatrix,
     HistoryPage,
     MetricsSeries,
     SpecOut,
+    actual_model,
     spec_out,
 )
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.errors import InvalidInputError, NotFoundError
+from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, LogDep
 
 Source = Literal["reference", "synthetic", "online"]
@@ -36,19 +36,25 @@ def _history_item(spec: DatasetSpec, row: dict[str, Any]) -> dict[str, Any]:
 
 def router_for(spec: DatasetSpec) -> APIRouter:
     router = APIRouter(prefix=f"/{spec.name}", tags=[spec.name])
+    ActualIn = actual_model(spec.name)
 
     def history(
         engine: EngineDep,
         limit: int = Query(50, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_DB_INT),
         source: Source | None = None,
     ) -> HistoryPage:
         total, rows = fs.history(engine, spec, limit=limit, offset=offset, source=source)
         return HistoryPage(total=total, limit=limit, offset=offset, items=[_history_item(spec, r) for r in rows])  # type: ignore[misc]
 
-    def record_actual(prediction_id: uuid.UUID, body: ActualIn, engine: EngineDep, log: LogDep) -> ActualOut:
+    def record_actual(
+        prediction_id: uuid.UUID,
+        body: ActualIn,  # type: ignore[valid-type]
+        engine: EngineDep,
+        log: LogDep,
+    ) -> ActualOut:
         try:
-            label = spec.label_from_api(body.actual)
+            label = spec.label_from_api(body.actual)  # type: ignore[attr-defined]
         except ValueError as exc:
             raise InvalidInputError(
                 f"actual: {exc}", [{"field": "actual", "loc": ["actual"], "rule": "label", "message": str(exc)}]
@@ -62,14 +68,14 @@ def router_for(spec: DatasetSpec) -> APIRouter:
             return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
 
     def confusion_matrix(
-        engine: EngineDep, model_version: int | None = Query(None, ge=1), source: Source | None = None
+        engine: EngineDep, model_version: int | None = Query(None, ge=1, le=MAX_DB_INT), source: Source | None = None
     ) -> ConfusionMatrix:
         return ConfusionMatrix(**fs.confusion_matrix(engine, spec, model_version=model_version, source=source))
 
     def metrics(
         engine: EngineDep,
         bucket: Literal["minute", "hour", "day", "week"] = "day",
-        model_version: int | None = Query(None, ge=1),
+        model_version: int | None = Query(None, ge=1, le=MAX_DB_INT),
         source: Source | None = None,
         limit: int = Query(366, ge=1, le=5000),
     ) -> MetricsSeries:
@@ -100,6 +106,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         methods=["POST"],
         response_model=ActualOut,
         dependencies=[AdminDep],
+        responses=error_responses(404, 409),
         summary="Record the true label of a prediction's sample",
     )
     router.add_api_route(
@@ -124,7 +131,11 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         summary="Features, units, valid ranges and reference statistics",
     )
     router.add_api_route(
-        "/samples/random", random_sample, methods=["GET"], summary="One random stored sample (features and label)"
+        "/samples/random",
+        random_sample,
+        methods=["GET"],
+        responses=error_responses(404),
+        summary="One random stored sample (features and label)",
     )
     return router
 

@@ -16,13 +16,14 @@ from dailyml.evaluation import evaluate
 from dailyml.featurestore import training_frame
 from dailyml.jobs import Progress, get_job, list_jobs
 from dailyml.training import holdout_frame
+from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, JobsDep, RegistryDep, SettingsDep
 
 router = APIRouter(tags=["jobs"])
 
 
 class TrainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     include_synthetic: bool = True
     profile: Literal["fast", "full"] | None = None
 
@@ -80,7 +81,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
     return r
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut)
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
 def job_status(job_id: uuid.UUID, engine: EngineDep) -> JobOut:
     """Status, progress, result or error of a background job."""
     return JobOut.model_validate(get_job(engine, job_id), from_attributes=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dailyml.clients.base import ServiceClient
+from dailyml.contracts import UTCDateTime
+from dailyml.datasets import DATASET_NAMES
 
 JobName = Literal["daily", "retrain"]
+DatasetName = Literal[DATASET_NAMES]  # type: ignore[valid-type]
 RunStatus = Literal["running", "succeeded", "failed", "skipped"]
 
 
@@ -25,8 +27,8 @@ class RunOut(BaseModel):
     trigger: str
     counts: dict[str, Any]
     error: str | None
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: UTCDateTime
+    finished_at: UTCDateTime | None
     outcome: str | None = Field(
         default=None,
         description="Only in POST /runs answers: started | retried | already_succeeded | in_progress "
@@ -42,17 +44,17 @@ class RunPage(BaseModel):
 class TriggerRequest(BaseModel):
     """Body of ``POST /runs``: run a job now, through the same path as its cron."""
 
-    model_config = {"extra": "forbid"}
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     job: JobName
-    dataset: str | None = Field(default=None, description="One dataset, or null for every configured one.")
+    dataset: DatasetName | None = Field(default=None, description="One dataset, or null for every configured one.")
 
 
 class ScheduledJobOut(BaseModel):
     job: str
     cron: str
     timezone: str
-    next_run_time: datetime | None
+    next_run_time: UTCDateTime | None
     current_period: str | None = Field(description="scheduled_for of the latest fire time: the run key of now.")
     datasets: list[str]
 

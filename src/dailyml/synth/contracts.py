@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dailyml.contracts import UTCDateTime, whole_number
 
 MAX_GENERATE = 10_000
 Promote = Literal["auto", "always", "never"]
@@ -15,7 +16,7 @@ Promote = Literal["auto", "always", "never"]
 class GenerateIn(BaseModel):
     """``POST /{dataset}/generate``: how many rows, and an optional key that makes it idempotent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     n: int = Field(1, ge=1, le=MAX_GENERATE, description="Rows to generate (1 to 10,000)")
     idempotency_key: str | None = Field(
         None,
@@ -23,6 +24,7 @@ class GenerateIn(BaseModel):
         max_length=128,
         description="Repeat the key to get the first answer back, nothing new stored",
     )
+    _whole = field_validator("n", mode="before")(whole_number)
 
 
 class GenerateOut(BaseModel):
@@ -50,7 +52,7 @@ class SynthesizerOut(BaseModel):
     data_hash: str
     artifact_sha256: str
     artifact_size: int
-    created_at: datetime
+    created_at: UTCDateTime
     aliases: list[str]
 
 
@@ -63,10 +65,11 @@ class SynthesizerList(BaseModel):
 class FitIn(BaseModel):
     """``POST /{dataset}/synthesizers/fit``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     algorithm: str = Field(description="empirical_copula, gaussian_copula, ctgan, tvae, grouped_gaussian_copula, ...")
     epochs: int | None = Field(None, ge=1, le=5000, description="CTGAN/TVAE training epochs (default 300)")
     promote: Promote = Field("auto", description="auto: become default only with better measured fidelity")
+    _whole = field_validator("epochs", mode="before")(whole_number)
 
 
 class JobAccepted(BaseModel):

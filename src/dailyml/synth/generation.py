@@ -192,9 +192,7 @@ def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> dict[str, Any
                 low, high = 0.0, 1.0
             low, high = float(low), float(high)
             width = (high - low) / bins if high > low else 1.0
-            # Values are >= low, so the integer cast is a floor; the maximum goes in the last bin.
-            index = sa.cast((column - low) / width, sa.Integer)
-            bucket = sa.case((index >= bins, bins - 1), else_=index).label("bucket")
+            bucket = bin_index(column, low, width, bins).label("bucket")
             counts = _grouped(
                 conn, sa.select(samples_t.c.source, bucket, sa.func.count()).select_from(joined), base, bucket
             )
@@ -218,6 +216,21 @@ def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> dict[str, Any
             **{s: [label_counts.get((s, x), 0) for x in labels] for s in sources},
         },
     }
+
+
+def bin_index(value: Any, low: float, width: float, bins: int) -> Any:
+    """The histogram bin of ``value`` as one SQL expression, the same on SQLite and PostgreSQL:
+    ``floor((value - low) / width)``, clamped into ``[0, bins - 1]`` (the maximum belongs to the
+    last bin).
+
+    ``CAST(x AS INTEGER)`` truncates on SQLite but rounds on PostgreSQL, and ``floor()`` is not
+    in every SQLite build; so the cast is taken, then lowered by one where it landed above ``x``:
+    a floor on both, whichever way the cast went.
+    """
+    scaled = (value - low) / width
+    cast = sa.cast(scaled, sa.Integer)
+    floor = cast - sa.case((cast > scaled, 1), else_=0)
+    return sa.case((floor >= bins, bins - 1), (floor < 0, 0), else_=floor)
 
 
 def _grouped(conn: Any, query: Any, where: list[Any], key: Any) -> dict[tuple[str, Any], int]:
