@@ -44,6 +44,9 @@ MIN_REFERENCE_PER_BIN = 20  # fewer reference rows per bin and the reference its
 SMOOTHING = 0.5
 
 samples_t: sa.Table = Sample.__table__  # type: ignore[attr-defined]
+# What the API documents and accepts: a count up to 7 digits, or a duration up to 4 digits (any
+# unit: 9999 weeks is 190 years, well inside datetime's range).
+WINDOW_PATTERN = r"^(?:[1-9][0-9]{0,6}|[1-9][0-9]{0,3}[mhdw])$"
 _WINDOW = re.compile(r"^\s*(\d+)\s*([mhdw]?)\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 WINDOW_HELP = "recent inputs: a duration (30m, 24h, 7d, 2w) or a count of the newest samples (500)"

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.drift import DEFAULT_BINS, WINDOW_HELP, DriftReport, drift_report
+from dailyml.drift import DEFAULT_BINS, WINDOW_HELP, WINDOW_PATTERN, DriftReport, drift_report
 from services.predictor.deps import EngineDep
 
 
@@ -17,7 +17,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
     # A plain `def`: the aggregate queries and the arithmetic run in the threadpool.
     def drift(
         engine: EngineDep,
-        window: str = Query("24h", description=WINDOW_HELP, max_length=32),
+        window: str = Query("24h", description=WINDOW_HELP, pattern=WINDOW_PATTERN),
         source: Literal["online", "synthetic"] | None = Query(
             None, description="Only online requests or only synthetic samples; both when absent."
         ),
