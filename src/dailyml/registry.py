@@ -94,58 +94,37 @@ class Registry:
         next number and tries again.
         """
         uri = self.stores.put(payload)
+        fields = {
+            "dataset": dataset,
+            "kind": kind,
+            "algorithm": algorithm,
+            "params": params,
+            "metrics": metrics,
+            "feature_schema": feature_schema,
+            "data_hash": data_hash,
+            "artifact_sha256": sha256_bytes(payload),
+            "artifact_format": artifact_format,
+            "artifact_uri": uri,
+            "artifact_size": len(payload),
+        }
         for attempt in range(_VERSION_ATTEMPTS):
             try:
-                return self._insert_version(
-                    dataset=dataset,
-                    kind=kind,
-                    algorithm=algorithm,
-                    payload=payload,
-                    uri=uri,
-                    artifact_format=artifact_format,
-                    params=params,
-                    metrics=metrics,
-                    feature_schema=feature_schema,
-                    data_hash=data_hash,
-                )
+                return self._insert_next_version(fields)
             except IntegrityError as exc:
                 if attempt == _VERSION_ATTEMPTS - 1 or not _is_version_clash(exc):
                     raise
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
 
-    def _insert_version(
-        self,
-        *,
-        dataset: str,
-        kind: str,
-        algorithm: str,
-        payload: bytes,
-        uri: str,
-        artifact_format: str,
-        params: dict[str, Any],
-        metrics: dict[str, Any],
-        feature_schema: dict[str, Any],
-        data_hash: str,
-    ) -> ModelVersion:
+    def _insert_next_version(self, fields: dict[str, Any]) -> ModelVersion:
+        """Insert a version numbered ``max + 1`` of its dataset and kind (IntegrityError on a clash)."""
         with session_scope(self.engine) as session:
             latest = session.exec(
-                select(func.max(ModelVersion.version)).where(ModelVersion.dataset == dataset, ModelVersion.kind == kind)
+                select(func.max(ModelVersion.version)).where(
+                    ModelVersion.dataset == fields["dataset"], ModelVersion.kind == fields["kind"]
+                )
             ).one()
-            mv = ModelVersion(
-                dataset=dataset,
-                kind=kind,
-                version=(latest or 0) + 1,
-                algorithm=algorithm,
-                params=params,
-                metrics=metrics,
-                feature_schema=feature_schema,
-                data_hash=data_hash,
-                artifact_sha256=sha256_bytes(payload),
-                artifact_format=artifact_format,
-                artifact_uri=uri,
-                artifact_size=len(payload),
-            )
+            mv = ModelVersion(version=(latest or 0) + 1, **fields)
             session.add(mv)
             session.flush()
             session.refresh(mv)
