@@ -41,55 +41,19 @@ def test_bootstrap_is_idempotent_and_models_can_be_managed(tmp_path: Path) -> No
 @pytest.mark.slow
 def test_up_serves_both_models_and_stops_cleanly(tmp_path: Path) -> None:
     """What the README's run command does, minus the install: bootstrap, start, print, serve."""
-    import signal
-
     import httpx
 
     from tests.predictor.conftest import IRIS_OK, WINE_OK
-    from tests.support.net import free_port, wait_http
-    from tests.support.waiting import wait_until
+    from tests.support.processes import dailyml_up
 
     console = tmp_path / "console.txt"
-
-    offset = free_port() - 8000  # every default port moved by the same amount
-    env = {
-        **os.environ,
-        "DAILYML_HOME": str(tmp_path),
-        "DAILYML_ADMIN_TOKEN": "an-admin-token-for-the-up-test",
-        "COLUMNS": "200",
-    }
+    env = {**os.environ, "DAILYML_HOME": str(tmp_path), "DAILYML_ADMIN_TOKEN": "an-admin-token-for-the-up-test"}
     env.pop("DAILYML_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dailyml.cli",
-            "up",
-            "--fast",
-            "--port-offset",
-            str(offset),
-            "--skip",
-            "generator",
-            "scheduler",
-            "gradio",
-            "dashboard",
-        ],
-        env=env,
-        stdout=console.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    predictor = f"http://127.0.0.1:{8000 + offset}"
-    try:
-        wait_http(f"{predictor}/readyz", timeout=240)
-        # `up` says so once every service it started is ready (the predictor may be first).
-        wait_until(lambda: "dailyml is up" in console.read_text(), 60, "`dailyml up` to print that it is up")
+    with dailyml_up(env, console, "--fast") as predictor:
         iris = httpx.post(f"{predictor}/iris/predict", json=IRIS_OK)
         assert iris.status_code == 200 and iris.json()["variety"] == "setosa"
         wine = httpx.post(f"{predictor}/wine/predict", json=WINE_OK)
         assert wine.status_code == 200 and 3 <= wine.json()["quality"] <= 9
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
     output = console.read_text()
     assert "dailyml is up" in output and predictor in output
     assert (tmp_path / "logs" / "predictor.log").read_text().count("Application startup complete") == 1

@@ -15,19 +15,8 @@ from pydantic import ValidationError
 from dailyml.contracts import MAX_BATCH
 from dailyml.datasets import WINE
 from dailyml.settings import Settings
-from tests.conftest import ADMIN_TOKEN, Database
+from tests.conftest import Database
 from tests.predictor.conftest import IRIS_OK, WINE_OK
-
-
-def _settings(db: Database, **overrides: Any) -> Settings:
-    return Settings(
-        home=db.home,
-        database_url=db.url,
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-        train_profile="fast",
-        log_flush_seconds=0.05,
-        **overrides,
-    )
 
 
 @pytest.fixture
@@ -37,7 +26,7 @@ def make_client(sqlite_db: Database) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(_settings(sqlite_db, **overrides)))
+        client = TestClient(create_app(sqlite_db.settings(**overrides)))
         client.__enter__()
         clients.append(client)
         return client

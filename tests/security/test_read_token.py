@@ -25,23 +25,11 @@ WRONG = {"Authorization": "Bearer not-the-read-token-0123456789"}
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _settings(db: Database, **overrides: Any) -> Settings:
-    return Settings(
-        home=db.home,
-        database_url=db.url,
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-        train_profile="fast",
-        model_poll_seconds=0.3,
-        log_flush_seconds=0.05,
-        **overrides,
-    )
-
-
 @pytest.fixture
 def predictor(sqlite_db: Database) -> Iterator[TestClient]:
     from services.predictor.app import create_app
 
-    with TestClient(create_app(_settings(sqlite_db, read_token=READ_TOKEN))) as client:
+    with TestClient(create_app(sqlite_db.settings(read_token=READ_TOKEN))) as client:
         yield client
 
 
@@ -88,7 +76,7 @@ def test_predict_stays_open_and_the_read_token_grants_no_admin(predictor: TestCl
 def test_predict_can_require_a_token(sqlite_db: Database) -> None:
     from services.predictor.app import create_app
 
-    settings = _settings(sqlite_db, read_token=READ_TOKEN, predict_requires_token=True)
+    settings = sqlite_db.settings(read_token=READ_TOKEN, predict_requires_token=True)
     with TestClient(create_app(settings)) as client:
         _refused(client.post("/iris/predict", json=IRIS_OK))
         _refused(client.post("/iris/predict/batch", json={"instances": [IRIS_OK]}))
@@ -99,7 +87,7 @@ def test_predict_can_require_a_token(sqlite_db: Database) -> None:
 def test_without_a_read_token_reads_stay_open(sqlite_db: Database) -> None:
     from services.predictor.app import create_app
 
-    with TestClient(create_app(_settings(sqlite_db))) as client:
+    with TestClient(create_app(sqlite_db.settings())) as client:
         for path in PREDICTOR_READS:
             assert client.get(path).status_code == 200, path
 
@@ -108,7 +96,7 @@ def test_generator_reads_need_the_read_token(sqlite_db: Database) -> None:
     from services.generator.app import create_app
     from services.generator.config import GeneratorConfig
 
-    app = create_app(_settings(sqlite_db, read_token=READ_TOKEN), GeneratorConfig(bootstrap=False))
+    app = create_app(sqlite_db.settings(read_token=READ_TOKEN), GeneratorConfig(bootstrap=False))
     with TestClient(app) as client:
         for path in ("/iris/samples", "/iris/synthesizers", "/iris/distributions"):
             _refused(client.get(path))
@@ -123,7 +111,7 @@ def test_scheduler_reads_need_the_read_token(sqlite_db: Database) -> None:
     from services.scheduler.config import SchedulerSettings
     from services.scheduler.main import create_app
 
-    settings = _settings(sqlite_db, read_token=READ_TOKEN, predictor_url="http://127.0.0.1:9")
+    settings = sqlite_db.settings(read_token=READ_TOKEN, predictor_url="http://127.0.0.1:9")
     sched = SchedulerSettings(run_on_first_start=False, http_attempts=1, retry_interval_seconds=3600)
     with TestClient(create_app(settings, sched)) as client:
         for path in ("/runs", "/schedule"):

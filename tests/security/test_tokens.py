@@ -153,36 +153,17 @@ def test_the_cli_refuses_a_weak_token_with_a_message_not_a_traceback(
 
 @pytest.mark.slow
 def test_dailyml_up_without_a_token_generates_one_and_says_so(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-
-    from tests.support.net import free_port, wait_http
-    from tests.support.waiting import wait_until
+    from tests.support.processes import dailyml_up
 
     console = tmp_path / "console.txt"
-    offset = free_port() - 8000
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYML_")}
-    env.update({"DAILYML_HOME": str(tmp_path / "home"), "DAILYML_TRAIN_PROFILE": "fast", "COLUMNS": "200"})
-    skip = ["generator", "scheduler", "gradio", "dashboard"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dailyml.cli", "up", "--port-offset", str(offset), "--skip", *skip],
-        env=env,
-        stdout=console.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    predictor = f"http://127.0.0.1:{8000 + offset}"
-    try:
-        wait_http(f"{predictor}/readyz", timeout=240)
-        wait_until(lambda: "dailyml is up" in console.read_text(), 60, "`dailyml up` to print that it is up")
+    env.update({"DAILYML_HOME": str(tmp_path / "home"), "DAILYML_TRAIN_PROFILE": "fast"})
+    with dailyml_up(env, console) as predictor:
         token = (tmp_path / "home" / "admin-token").read_text().strip()
         assert len(token) == 32
         # The services were given it: an admin call with it is admitted (409: nothing to roll back to).
         r = httpx.post(f"{predictor}/iris/models/rollback", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code not in (401, 403), r.text
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
     output = " ".join(console.read_text().split())
     assert "DAILYML_ADMIN_TOKEN is not set: generated one in" in output and "scheduler's jobs need it" in output
     assert token not in console.read_text()

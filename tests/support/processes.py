@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.net import free_port, wait_http
-from tests.support.waiting import WaitTimeout
+from tests.support.waiting import WaitTimeout, wait_until
 
 
 @dataclass
@@ -65,3 +68,26 @@ def start_service(
             service.stop()
             raise RuntimeError(f"{name} did not become ready; log:\n{service.log()[-4000:]}") from None
     return service
+
+
+@contextmanager
+def dailyml_up(env: dict[str, str], console: Path, *args: str) -> Iterator[str]:
+    """Run ``dailyml up`` (moved to free ports) with only the predictor, as the README's run command
+    does minus the install; yield the predictor's URL once `up` says it is up; Ctrl-C it after."""
+    offset = free_port() - 8000  # every default port moved by the same amount
+    skip = ["generator", "scheduler", "gradio", "dashboard"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dailyml.cli", "up", *args, "--port-offset", str(offset), "--skip", *skip],
+        env={**env, "COLUMNS": "200"},
+        stdout=console.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    predictor = f"http://127.0.0.1:{8000 + offset}"
+    try:
+        wait_http(f"{predictor}/readyz", timeout=240)
+        # `up` says so once every service it started is ready (the predictor may be first).
+        wait_until(lambda: "dailyml is up" in console.read_text(), 60, "`dailyml up` to print that it is up")
+        yield predictor
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
