@@ -11,7 +11,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import Database
+
+pytestmark = pytest.mark.processes  # the predictor in a child interpreter with torch and sdv blocked
 
 BLOCKER = textwrap.dedent(
     """
