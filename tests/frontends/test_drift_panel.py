@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from frontends.dashboard import run
 from tests.conftest import _sqlite_db
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
 from tests.support.processes import start_service
+from tests.support.waiting import NotYet, wait_until
 
 pytestmark = pytest.mark.processes
 
@@ -47,10 +47,13 @@ def drifted_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
             rows.append(row)
         with stack.client() as client:
             client.predict_batch("iris", rows)
-            deadline = time.monotonic() + 15  # the prediction log writes in the background
-            while client.drift("iris", window="24h").n_window < SHIFTED and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert client.drift("iris", window="24h").n_window == SHIFTED
+
+            # The prediction log writes in the background.
+            def logged() -> bool | NotYet:
+                n = client.drift("iris", window="24h").n_window
+                return n == SHIFTED or NotYet(f"{n} inputs in the window")
+
+            wait_until(logged, 30, f"the {SHIFTED} shifted inputs to be logged", interval=0.05)
         yield stack
     finally:
         predictor.stop()
