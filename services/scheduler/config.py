@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dailyml.datasets import DATASET_NAMES
+from dailyml.settings import comma_separated
 
 FAST_DAILY_CRON = "* * * * *"
 
@@ -76,12 +77,7 @@ class SchedulerSettings(BaseSettings):
         default=120.0, gt=0, description="A run still 'running' after this is taken over (its process died)."
     )
 
-    @field_validator("datasets", mode="before")
-    @classmethod
-    def _split_datasets(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _split_datasets = field_validator("datasets", mode="before")(comma_separated)
 
     @field_validator("datasets")
     @classmethod

@@ -31,6 +31,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from dailyml.contracts import ErrorOut
+
 # Probes, the API's description and Prometheus scrapes (counts, no stored inputs) stay open.
 OPEN_PATHS = re.compile(
     r"^/(healthz|readyz|metrics|openapi\.json|docs|docs/oauth2-redirect|redoc|[A-Za-z0-9_-]+/spec)$"
@@ -43,10 +45,10 @@ def _settings(scope: Scope) -> Any:
     return getattr(getattr(app, "state", None), "settings", None)
 
 
-def error_response(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        status_code=status, content={"error": error, "message": message, "detail": None}, headers=headers
-    )
+def error_response(status: int, error: str, message: str, *, detail: Any = None, headers: Any = None) -> JSONResponse:
+    """The one error body every service sends (``ErrorOut``), from a route or a middleware."""
+    body = ErrorOut(error=error, message=message, detail=detail)
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"), headers=headers)
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -58,7 +60,8 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
-def _matches(given: str, *secrets: Any) -> bool:
+def token_matches(given: str, *secrets: Any) -> bool:
+    """Whether ``given`` equals one of the ``SecretStr`` tokens (None skipped), in constant time."""
     found = False
     for secret in secrets:
         if secret is not None:
@@ -85,12 +88,12 @@ class ReadTokenGuard:
         settings = _settings(scope) if scope["type"] == "http" else None
         if settings is not None and needs_read_token(scope["method"], scope["path"], settings):
             token = bearer_token(scope)
-            if token is None or not _matches(token, settings.read_token, settings.admin_token):
+            if token is None or not token_matches(token, settings.read_token, settings.admin_token):
                 response = error_response(
                     401,
                     "unauthorized",
                     "a valid 'Authorization: Bearer <DAILYML_READ_TOKEN or DAILYML_ADMIN_TOKEN>' header is required",
-                    {"WWW-Authenticate": "Bearer"},
+                    headers={"WWW-Authenticate": "Bearer"},
                 )
                 await response(scope, receive, send)
                 return
@@ -209,7 +212,7 @@ class PredictRateLimit:
                     "rate_limited",
                     f"too many predictions from this client (DAILYML_RATE_LIMIT_PER_SECOND="
                     f"{settings.rate_limit_per_second:g}, burst {settings.rate_limit_burst}); retry later",
-                    {"Retry-After": str(max(1, math.ceil(wait)))},
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
                 )
                 await response(scope, receive, send)
                 return

@@ -14,6 +14,13 @@ from dailyml.tokens import blank_to_none, check_token
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+def comma_separated(value: Any) -> Any:
+    """A pydantic ``before`` validator: ``"a, b,,c"`` -> ``["a", "b", "c"]`` (lists pass through)."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class Settings(BaseSettings):
     """Everything configurable about dailyml. Every service reads the same variables."""
 
@@ -73,12 +80,7 @@ class Settings(BaseSettings):
     def _blank_token_is_unset(cls, value: Any) -> Any:
         return blank_to_none(value)
 
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _split_origins = field_validator("cors_origins", mode="before")(comma_separated)
 
     @field_validator("cors_origins")
     @classmethod

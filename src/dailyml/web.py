@@ -12,7 +12,6 @@ Needs the ``fastapi`` extra; imported only by services.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal, TypeVar
@@ -29,7 +28,7 @@ from starlette.routing import compile_path
 
 from dailyml.contracts import ErrorOut
 from dailyml.errors import DailyMLError
-from dailyml.protection import OPEN_PATHS, PREDICT_PATHS
+from dailyml.protection import OPEN_PATHS, PREDICT_PATHS, error_response, token_matches
 from dailyml.settings import Settings
 
 log = logging.getLogger("dailyml.web")
@@ -166,11 +165,6 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _error(status: int, code: str, message: str, detail: Any = None, headers: Any = None) -> JSONResponse:
-    body = ErrorOut(error=code, message=message, detail=detail)
-    return JSONResponse(status_code=status, content=body.model_dump(mode="json"), headers=headers)
-
-
 _RULES = {"missing": "required", "extra_forbidden": "not allowed (unknown field)"}
 
 
@@ -207,13 +201,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         items = validation_items(list(exc.errors()))
         summary = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
-        return _error(422, "validation_error", summary or "invalid request", items)
+        return error_response(422, "validation_error", summary or "invalid request", detail=items)
 
     @app.exception_handler(DailyMLError)
     async def _ours(_: Request, exc: DailyMLError) -> JSONResponse:
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        return _error(exc.status, exc.code, exc.message, exc.detail)
+        return error_response(exc.status, exc.code, exc.message, detail=exc.detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -222,24 +216,26 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             # The route that answered lists only its own methods; the path may have others.
             headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request.app, request.url.path))}
-        return _error(exc.status_code, code.get(exc.status_code, "http_error"), str(exc.detail), headers=headers)
+        return error_response(
+            exc.status_code, code.get(exc.status_code, "http_error"), str(exc.detail), headers=headers
+        )
 
     @app.exception_handler(sa_exc.DBAPIError)
     async def _database(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
         if isinstance(exc, _DATABASE_DOWN):
             log.warning("database unavailable: %s", exc.orig)
-            return _error(503, "database_unavailable", "the database is unavailable; try again shortly")
+            return error_response(503, "database_unavailable", "the database is unavailable; try again shortly")
         return await _unexpected(request, exc)
 
     @app.exception_handler(sa_exc.TimeoutError)
     async def _pool_timeout(_: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
         log.warning("no database connection free: %s", exc)
-        return _error(503, "database_unavailable", "the database is busy; try again shortly")
+        return error_response(503, "database_unavailable", "the database is busy; try again shortly")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _error(500, "internal_error", "internal error")
+        return error_response(500, "internal_error", "internal error")
 
     document_errors(app)
 
@@ -266,9 +262,7 @@ def admin_guard(get_settings: Callable[[Request], Settings]) -> Any:
         token = get_settings(request).admin_token
         if token is None:
             raise AdminDisabled("admin endpoints are disabled: DAILYML_ADMIN_TOKEN is not set")
-        if credentials is None or not hmac.compare_digest(
-            credentials.credentials.encode(), token.get_secret_value().encode()
-        ):
+        if credentials is None or not token_matches(credentials.credentials, token):
             raise AdminRequired("a valid 'Authorization: Bearer <DAILYML_ADMIN_TOKEN>' header is required")
 
     return Depends(check)
