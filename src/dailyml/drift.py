@@ -2,10 +2,12 @@
 reference training rows, per feature, computed by the database.
 
 For each numeric feature the reference training rows are cut into up to ``bins`` quantile bins
-(``NTILE`` over the reference, a few thousand rows at most, cached per process); categorical
-features use their categories. The window's rows are then counted per bin by one aggregate query
-per dataset (``SUM(CASE WHEN x <= edge ...)`` for every feature and edge in one pass), so the cost
-does not depend on how much history the store holds beyond the window, and no row is loaded.
+(``NTILE`` over the reference, a few thousand rows at most, cached per process; each edge halfway
+between its tile's top and the next reference value, so values on a measurement grid do not sit
+on an edge); categorical features use their categories. The window's rows are then counted per
+bin by one aggregate query per dataset (``SUM(CASE WHEN x <= edge ...)`` for every feature and
+edge in one pass), so the cost does not depend on how much history the store holds beyond the
+window, and no row is loaded.
 
 Per feature:
 
@@ -168,18 +170,25 @@ def _reference_where(spec: DatasetSpec) -> list[Any]:
 
 
 def _quantile_edges(conn: sa.Connection, spec: DatasetSpec, name: str, bins: int) -> tuple[float, ...]:
+    """Edges of ``bins`` quantile bins of the reference values, each placed halfway between the
+    top of its tile and the next distinct value above it.
+
+    Measurements are often on a grid (iris petal widths are 0.1, 0.2, ... cm, a third of them
+    0.2): an edge *at* 0.2 would send any new 0.2 measured as 0.2001 to the next bin and read
+    measurement noise as drift. Halfway to 0.3 it stays in its bin. No reference row lies between
+    the two values, so the reference counts are the same either way.
+    """
     ft = feature_table(spec.name)
     value = ft.c[name]
     tile = sa.func.ntile(bins).over(order_by=value).label("tile")
-    ranked = (
-        sa.select(value.label("x"), tile)
-        .select_from(samples_t.join(ft, ft.c.sample_id == samples_t.c.id))
-        .where(*_reference_where(spec))
-        .subquery()
-    )
+    joined = samples_t.join(ft, ft.c.sample_id == samples_t.c.id)
+    ranked = sa.select(value.label("x"), tile).select_from(joined).where(*_reference_where(spec)).subquery()
     tops = conn.execute(sa.select(sa.func.max(ranked.c.x)).group_by(ranked.c.tile)).scalars().all()
-    edges = sorted({float(t) for t in tops if t is not None})
-    return tuple(edges[:-1])  # the top tile's maximum closes nothing: the last bin is open
+    edges = sorted({float(t) for t in tops if t is not None})[:-1]  # the top tile's maximum closes nothing
+    if not edges:
+        return ()
+    above = sa.select(sa.func.min(value)).select_from(joined).where(*_reference_where(spec))
+    return tuple((e + float(conn.execute(above.where(value > e)).scalar_one())) / 2 for e in edges)
 
 
 def _count(conn: sa.Connection, spec: DatasetSpec, bins: dict[str, FeatureBins], where: list[Any]) -> tuple[int, Any]:

@@ -17,6 +17,8 @@ def reference_rows(db, spec, n: int, seed: int) -> list[dict[str, object]]:  # t
     spread (new flowers and wines from the same population, not copies)."""
     frame = training_frame(db.engine, spec)
     frame = frame[frame["split"] == "train"]
+    # In a fixed order: rows stored in one transaction share a timestamp and their ids are random.
+    frame = frame.sort_values([*spec.feature_names, "label"], kind="stable").reset_index(drop=True)
     rng = np.random.default_rng(seed)
     spread = {f.name: float(frame[f.name].std()) for f in spec.numeric_features}
     rows = []
