@@ -33,6 +33,7 @@ from dailyml.clients.base import ServiceError
 from dailyml.jobs import list_jobs
 from tests.conftest import ADMIN_TOKEN, _postgres_db, _sqlite_db
 from tests.support import schemathesis_hooks  # noqa: F401  (registers the hooks)
+from tests.support.waiting import TIMEOUT_SCALE
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 MAX_EXAMPLES = 4
 CONFIG = {
     "seed": 20261201,
+    # Schemathesis' 10 s default read timeout failed one history read on PostgreSQL with the
+    # machine's load at 14 on 2 cores: a deadline for a stalled app, not a latency check.
+    "request-timeout": 120 * TIMEOUT_SCALE,
     "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "mode": "all", "database": "none"},
     "phases": {"stateful": {"enabled": False}},
 }
