@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sklearn.preprocessing import FunctionTransformer
 
 from dailyml.artifacts import sha256_bytes
+from dailyml.datasets import SPECS
 from dailyml.errors import ArtifactIntegrityError, ArtifactSignatureError, UntrustedArtifactError
 from dailyml.registry import Registry
 from dailyml.settings import Settings
@@ -304,3 +305,46 @@ def test_a_refused_champion_keeps_the_old_one_serving_and_readyz_degraded(
     models.wake()
     wait_until(lambda: api.get("/readyz").status_code == 200, 30, "/readyz to recover")
     assert api.get("/readyz").json()["degraded_models"] == {}
+
+
+# -- the generator: a refused default synthesizer -------------------------------------------------
+@pytest.mark.slow  # fits a synthesizer per dataset
+def test_a_refused_default_synthesizer_keeps_the_old_one_and_readyz_degraded(db: Database) -> None:
+    from dailyml.synth.fitting import DEFAULT, fit_and_register
+    from services.generator.app import create_app as create_generator
+    from services.generator.config import GeneratorConfig
+    from tests.generator.conftest import TEST_FIT
+
+    registry = _registry(db)
+    for name in ("iris", "wine"):
+        fit_and_register(
+            db.engine,
+            registry,
+            SPECS[name],
+            "empirical_copula",
+            seed=42,
+            settings=TEST_FIT,
+            promote="always",
+            progress=lambda f, m: None,
+        )
+    good = registry.aliased("iris", SYNTH_KIND, DEFAULT)
+    assert good is not None
+    app = create_generator(db.settings(), GeneratorConfig(bootstrap=False))
+    with TestClient(app) as client:
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the generator to load its synthesizers")
+        # Someone who can write the database registers bytes of their own and makes them default.
+        forged = _register(_registry(db, key=None), registry.artifact(good), kind=SYNTH_KIND, fmt="cloudpickle")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.update(ModelAlias)
+                .where(ModelAlias.dataset == "iris", ModelAlias.kind == SYNTH_KIND, ModelAlias.alias == DEFAULT)
+                .values(version_id=forged.id)
+            )
+        app.state.synthesizers.wake()
+        wait_until(lambda: client.get("/readyz").status_code == 503, 30, "/readyz to report the refused synthesizer")
+        ready = client.get("/readyz").json()
+        assert ready["status"] == "degraded" and ready["synthesizers"]["iris"] == good.version
+        refused = ready["degraded_synthesizers"]["iris"]
+        assert refused["version"] == forged.version and refused["refused"] and "not signed" in refused["error"]
+        generated = client.post("/iris/generate", json={"n": 2}, headers=ADMIN)
+        assert generated.status_code == 200 and generated.json()["synthesizer_version"] == good.version
