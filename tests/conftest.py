@@ -25,6 +25,8 @@ from tests.support import clock, requirements
 from tests.support.postgres import PostgresServer, postgres_binaries, start_postgres
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+# Every test database's artifacts are signed with this key (as a deployment's are).
+ARTIFACT_KEY = "test-artifact-signing-key-7f3a9c"
 
 clock.install()  # DAILYML_TEST_CLOCK: the whole session (and every service it starts) at that instant
 
@@ -72,15 +74,16 @@ class Database:
     engine: Engine
 
     def settings(self, **overrides: object) -> Settings:
-        return Settings(
-            home=self.home,
-            database_url=self.url,
-            admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-            train_profile="fast",
-            model_poll_seconds=0.3,
-            log_flush_seconds=0.05,
-            **overrides,
-        )  # type: ignore[arg-type]
+        values: dict[str, object] = {
+            "home": self.home,
+            "database_url": self.url,
+            "admin_token": ADMIN_TOKEN,
+            "artifact_key": ARTIFACT_KEY,
+            "train_profile": "fast",
+            "model_poll_seconds": 0.3,
+            "log_flush_seconds": 0.05,
+        }
+        return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 
     def env(self) -> dict[str, str]:
         """The environment a service process needs to use this database."""
@@ -88,6 +91,7 @@ class Database:
             "DAILYML_HOME": str(self.home),
             "DAILYML_DATABASE_URL": self.url,
             "DAILYML_ADMIN_TOKEN": ADMIN_TOKEN,
+            "DAILYML_ARTIFACT_KEY": ARTIFACT_KEY,
             "DAILYML_TRAIN_PROFILE": "fast",
             "DAILYML_MODEL_POLL_SECONDS": "0.3",
             "DAILYML_LOG_FLUSH_SECONDS": "0.05",
@@ -102,6 +106,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         home=home,
         database_url=None,
         admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        artifact_key=ARTIFACT_KEY,  # type: ignore[arg-type]
         train_profile="fast",
     )
     engine = create_db_engine(settings.resolved_database_url)
@@ -120,6 +125,7 @@ def postgres_template(postgres_server: PostgresServer, tmp_path_factory: pytest.
         home=home,
         database_url=url,
         admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        artifact_key=ARTIFACT_KEY,  # type: ignore[arg-type]
         train_profile="fast",
     )
     engine = create_db_engine(url)

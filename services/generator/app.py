@@ -32,13 +32,20 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
         gen_cfg = config or GeneratorConfig()
         engine = create_db_engine(cfg.resolved_database_url)
         registry = Registry.from_settings(engine, cfg)
+        registry.check_signing()
         server = SynthesizerServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
-        fitter = Fitter(engine, registry, server, gen_cfg, cfg.seed)
+        fitter = Fitter(
+            engine,
+            registry,
+            server,
+            gen_cfg,
+            cfg.seed,
+            heartbeat_seconds=cfg.job_heartbeat_seconds,
+            stale_seconds=cfg.job_stale_seconds,
+        )
         app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
         app.state.synthesizers, app.state.fitter, app.state.config = server, fitter, gen_cfg
-        orphans = fitter.fail_orphans()
-        if orphans:
-            log.warning("marked %d fit jobs left running by a stopped generator as failed", orphans)
+        fitter.start()  # fails the fits of a generator that died (no heartbeat), this one's last life included
         server.start()
         if gen_cfg.bootstrap:
             fitter.bootstrap(DATASET_NAMES)
@@ -46,6 +53,7 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
             yield
         finally:
             server.stop()
+            fitter.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from dailyml.datasets import get_spec
-from dailyml.jobs import JobRunner, Progress, fail_orphans
+from dailyml.jobs import JobRunner, Progress
 from dailyml.registry import Registry
 from dailyml.synth.fitting import DEFAULT, FIT_JOB, KIND, FitSettings, fast_candidates, fit_and_register
 from dailyml.tables import Job
@@ -50,15 +50,26 @@ class Fitter:
     """
 
     def __init__(
-        self, engine: Engine, registry: Registry, server: SynthesizerServer, config: GeneratorConfig, seed: int
+        self,
+        engine: Engine,
+        registry: Registry,
+        server: SynthesizerServer,
+        config: GeneratorConfig,
+        seed: int,
+        *,
+        heartbeat_seconds: float = 5.0,
+        stale_seconds: float = 30.0,
     ) -> None:
         self.engine, self.registry, self.server, self.config, self.seed = engine, registry, server, config, seed
-        self.jobs = JobRunner(engine)
+        self.jobs = JobRunner(engine, heartbeat_seconds=heartbeat_seconds, stale_seconds=stale_seconds)
         self._turns = FairLock()
 
-    def fail_orphans(self) -> int:
-        """Fits left running by a generator that died are failed (this process kind runs them)."""
-        return fail_orphans(self.engine, (FIT_JOB,))
+    def start(self) -> int:
+        """Fail the fits of generators that died (no heartbeat), then keep this one's alive."""
+        return self.jobs.start()
+
+    def stop(self) -> None:
+        self.jobs.stop()
 
     def _fit_one(
         self, spec: Any, algorithm: str, settings: FitSettings, epochs: int | None, promote: str, progress: Progress

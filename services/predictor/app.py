@@ -28,19 +28,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cfg = settings or get_settings()
         engine = create_db_engine(cfg.resolved_database_url)
         registry = Registry.from_settings(engine, cfg)
+        registry.check_signing()
         model_server = ModelServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
         prediction_log = PredictionLog(
             engine, cfg.log_flush_seconds, cfg.log_batch_size, cfg.log_queue_max, enabled=cfg.log_predictions
         )
         app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
         app.state.models, app.state.prediction_log = model_server, prediction_log
-        app.state.jobs = JobRunner(engine)
+        jobs = JobRunner(engine, heartbeat_seconds=cfg.job_heartbeat_seconds, stale_seconds=cfg.job_stale_seconds)
+        app.state.jobs = jobs
+        jobs.start()  # fails the training jobs of replicas that died (this one's last life included)
         prediction_log.start()
         model_server.start(refresh_first=True)
         try:
             yield
         finally:
             model_server.stop()
+            jobs.stop()
             prediction_log.stop()
             engine.dispose()
 

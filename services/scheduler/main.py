@@ -115,7 +115,16 @@ def create_app(
             cfg.predictor_url, admin_token=token, timeout=sched_cfg.http_timeout_seconds
         )
         gen = generator or _generator_client(cfg, sched_cfg.http_timeout_seconds)
-        runner = Runner(engine, sched_cfg, pred, gen, clock=clock)
+        runner = Runner(
+            engine,
+            sched_cfg,
+            pred,
+            gen,
+            clock=clock,
+            heartbeat_seconds=cfg.job_heartbeat_seconds,
+            stale_seconds=cfg.job_stale_seconds,
+        )
+        runner.start_heartbeat()
         app.state.settings, app.state.scheduler_settings = cfg, sched_cfg
         app.state.engine, app.state.runner = engine, runner
         await run_in_threadpool(record_last_successes, engine)

@@ -4,6 +4,10 @@ Exactly-once is the database's job, not the scheduler's: a run is claimed by INS
 (the UNIQUE(job, dataset, scheduled_for) constraint lets one process win), and a failed or
 abandoned run is re-claimed by a compare-and-set UPDATE on (status, attempts), so two schedulers,
 a cron tick racing a manual trigger, or a retry racing a catch-up can never run it twice.
+
+The process running a run renews its ``heartbeat_at`` every few seconds (``heartbeat``). A
+``running`` run whose heartbeat is older than the staleness limit was left by a process that died
+(``kill -9``, a lost node): it is taken over at once, instead of after the run timeout.
 """
 
 from __future__ import annotations
@@ -57,16 +61,26 @@ def claim(
     now: datetime,
     stale_after: timedelta,
     max_attempts: int | None,
+    heartbeat_stale_after: timedelta | None = None,
 ) -> Claim:
     """Try to become the one process that runs (job, dataset, scheduled_for) now.
 
     A new key is inserted as ``running``. An existing run is taken over only if it failed (and,
-    for automatic triggers, has attempts left) or has been ``running`` longer than
-    ``stale_after`` (its process died); a succeeded run is never redone.
+    for automatic triggers, has attempts left), or is ``running`` but its process died: no
+    heartbeat for ``heartbeat_stale_after``, or running longer than ``stale_after`` whatever its
+    heartbeat. A succeeded run is never redone.
     """
     try:
         with session_scope(engine) as session:
-            run = Run(job=job, dataset=dataset, scheduled_for=scheduled_for, trigger=trigger, started_at=now, counts={})
+            run = Run(
+                job=job,
+                dataset=dataset,
+                scheduled_for=scheduled_for,
+                trigger=trigger,
+                started_at=now,
+                heartbeat_at=now,
+                counts={},
+            )
             session.add(run)
         return Claim(run, True, "started")
     except IntegrityError:
@@ -76,7 +90,7 @@ def claim(
         raise RuntimeError(f"run {job}/{dataset}/{scheduled_for} vanished while being claimed")
     if existing.status == "succeeded":
         return Claim(existing, False, "already_succeeded")
-    if existing.status == "running" and now - as_utc(existing.started_at) < stale_after:  # type: ignore[operator]
+    if existing.status == "running" and is_alive(existing, now, stale_after, heartbeat_stale_after):
         return Claim(existing, False, "in_progress")
     if existing.status == "failed" and max_attempts is not None and existing.attempts >= max_attempts:
         return Claim(existing, False, "attempts_exhausted")
@@ -93,6 +107,7 @@ def claim(
                 attempts=existing.attempts + 1,
                 trigger=trigger,
                 started_at=now,
+                heartbeat_at=now,
                 finished_at=None,
                 error=None,
             )
@@ -102,6 +117,26 @@ def claim(
     if taken == 1:
         return Claim(current, True, "retried")
     return Claim(current, False, "already_succeeded" if current.status == "succeeded" else "in_progress")
+
+
+def is_alive(run: Run, now: datetime, stale_after: timedelta, heartbeat_stale_after: timedelta | None) -> bool:
+    """Whether a ``running`` run's process is still at it (see ``claim``)."""
+    if now - as_utc(run.started_at) >= stale_after:  # type: ignore[operator]
+        return False
+    if heartbeat_stale_after is None or run.heartbeat_at is None:  # a run from before heartbeats
+        return True
+    return now - as_utc(run.heartbeat_at) < heartbeat_stale_after  # type: ignore[operator]
+
+
+def heartbeat(engine: Engine, runs: list[tuple[int, int]], now: datetime) -> None:
+    """Renew the heartbeat of the runs (id, attempt) this process still owns."""
+    with engine.begin() as conn:
+        for run_id, attempts in runs:
+            conn.execute(
+                sa.update(Run)
+                .where(col(Run.id) == run_id, col(Run.attempts) == attempts, col(Run.status) == "running")
+                .values(heartbeat_at=now)
+            )
 
 
 def save_counts(engine: Engine, run: Run, counts: dict[str, Any]) -> None:

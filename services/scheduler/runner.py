@@ -41,11 +41,34 @@ class Runner:
         generator: Generator,
         *,
         clock: Clock = utc_clock,
+        heartbeat_seconds: float = 5.0,
+        stale_seconds: float = 30.0,
     ) -> None:
         self.engine, self.settings, self.clock = engine, settings, clock
         self.predictor, self.generator = predictor, generator
         self.crons = {job: Cron(settings.cron(job), settings.timezone) for job in JOB_BODIES}
         self.stopping = threading.Event()
+        self.heartbeat_seconds, self.stale_seconds = heartbeat_seconds, stale_seconds
+        self._owned: dict[int, int] = {}  # run id -> attempt, of the runs this process is running
+        self._owned_lock = threading.Lock()
+        self._heart: threading.Thread | None = None
+
+    # -- liveness -----------------------------------------------------------------------------
+    def start_heartbeat(self) -> None:
+        """Renew the heartbeat of this process's runs every ``heartbeat_seconds`` (until ``stop``)."""
+        self._heart = threading.Thread(target=self._beat_loop, name="run-heartbeat", daemon=True)
+        self._heart.start()
+
+    def _beat_loop(self) -> None:
+        while not self.stopping.wait(self.heartbeat_seconds):
+            with self._owned_lock:
+                owned = list(self._owned.items())
+            if not owned:
+                continue
+            try:
+                runlog.heartbeat(self.engine, owned, self.clock())
+            except Exception as exc:  # the database is away: the next beat tries again
+                log.warning("could not renew the heartbeat of %d run(s): %s", len(owned), exc)
 
     # -- keys ---------------------------------------------------------------------------------
     def current_period(self, job: str, now: datetime | None = None) -> tuple[datetime, str] | None:
@@ -104,9 +127,39 @@ class Runner:
                     continue
                 trigger = "first" if first else "catchup" if existing is None else "retry"
                 claims.append(self.execute(job, dataset, key, trigger=trigger, automatic=True))
+        claims = self._take_over_dying(claims)
         done = [(c.run.job, c.run.dataset, c.run.scheduled_for, c.outcome, c.run.status) for c in claims]
         log.info("tick done: %s", done or "nothing due")
         return claims
+
+    def _take_over_dying(self, claims: list[runlog.Claim]) -> list[runlog.Claim]:
+        """Runs found in progress elsewhere are looked at again once their heartbeat would be stale.
+
+        After a ``kill -9`` the restarted scheduler finds its previous life's run still
+        ``running`` with a recent heartbeat; it waits until that heartbeat is ``stale_seconds``
+        old, and takes the run over if it was not renewed (a live owner renews it and keeps it).
+        """
+        with self._owned_lock:
+            mine = set(self._owned)
+        waiting = [
+            c for c in claims if c.outcome == "in_progress" and c.run.heartbeat_at is not None and c.run.id not in mine
+        ]
+        if not waiting:
+            return claims
+        from dailyml.db import as_utc
+
+        beats = [as_utc(c.run.heartbeat_at) for c in waiting]
+        latest = max(b for b in beats if b is not None)
+        delay = (latest + timedelta(seconds=self.stale_seconds) - self.clock()).total_seconds()
+        delay = min(max(delay, 0.0), self.stale_seconds) + 0.1
+        log.info("%d run(s) in progress elsewhere: looking again in %.1fs", len(waiting), delay)
+        if self.stopping.wait(delay):
+            return claims
+        again = {
+            id(c): self.execute(c.run.job, c.run.dataset, c.run.scheduled_for, trigger="retry", automatic=True)
+            for c in waiting
+        }
+        return [again.get(id(c), c) for c in claims]
 
     def _first_start(self, job: str, dataset: str) -> bool:
         """The daily loop has never run for ``dataset`` and the settings ask to run it at once."""
@@ -133,6 +186,7 @@ class Runner:
             now=self.clock(),
             stale_after=timedelta(minutes=self.settings.run_timeout_minutes),
             max_attempts=self.settings.max_attempts if automatic else None,
+            heartbeat_stale_after=timedelta(seconds=self.stale_seconds),
         )
         if not claim.owned:
             log.info("%s %s %s: %s, nothing to do", job, dataset, key, claim.outcome, extra=fields)
@@ -150,6 +204,8 @@ class Runner:
             save=lambda c: runlog.save_counts(self.engine, run, c),
         )
         status, error = "succeeded", None
+        with self._owned_lock:
+            self._owned[run.id or 0] = run.attempts
         try:
             JOB_BODIES[job](ctx, dataset, key, counts)
         except (JobFailed, Stopped) as exc:
@@ -157,6 +213,9 @@ class Runner:
         except Exception as exc:  # a bug or an unexpected answer: record it, never lose the run
             log.exception("%s %s %s crashed", job, dataset, key)
             status, error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            with self._owned_lock:
+                self._owned.pop(run.id or 0, None)
         seconds = time.monotonic() - started
         done = {**fields, "status": status, "duration_ms": round(seconds * 1000, 1)}
         if error:

@@ -60,6 +60,7 @@ def bootstrap(
     """Migrate; per dataset load the reference rows, and train + promote a model if none is champion."""
     migrate(settings.resolved_database_url)
     registry = Registry.from_settings(engine, settings)
+    registry.check_signing()
     reports = []
     for name in datasets or tuple(SPECS):
         spec = SPECS[name]

@@ -213,6 +213,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         if args.version is None:
             console.print("promote needs a VERSION")
             return 2
+        registry.load(registry.get(args.dataset, args.version))  # refuses what the predictor would refuse
         mv = registry.promote(args.dataset, args.version, reason="dailyml models promote")
     else:
         mv = registry.rollback(args.dataset, reason="dailyml models rollback")
@@ -243,44 +244,82 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bo
     return False
 
 
+def ensure_secret(env: MutableMapping[str, str], home: Any, variable: str, filename: str) -> tuple[str, bool]:
+    """``variable`` from ``env`` if set, else the secret in ``home/filename``, generated (32
+    characters, mode 0600) on the first run. Sets it in ``env``; True when generated."""
+    from pathlib import Path
+
+    from dailyml.tokens import new_token, token_problem
+
+    given = env.get(variable, "").strip()
+    if given:
+        return given, False
+    path = Path(home) / filename
+    if path.exists():
+        stored = path.read_text().strip()
+        if stored and token_problem(stored) is None:
+            env[variable] = stored
+            return stored, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    path.chmod(0o600)
+    env[variable] = secret
+    return secret, True
+
+
 def ensure_admin_token(env: MutableMapping[str, str], home: Any) -> tuple[str, bool]:
     """The admin token for ``up``: ``DAILYML_ADMIN_TOKEN`` if set, else the one in ``home/admin-token``,
     generated (32 characters, mode 0600) on the first run. Sets it in ``env``; True when generated.
 
     Without a token the scheduler's jobs (generate, predict pending, train) would all be refused.
     """
-    from pathlib import Path
+    return ensure_secret(env, home, "DAILYML_ADMIN_TOKEN", "admin-token")
 
-    from dailyml.tokens import new_token, token_problem
 
-    given = env.get("DAILYML_ADMIN_TOKEN", "").strip()
-    if given:
-        return given, False
-    path = Path(home) / "admin-token"
-    if path.exists():
-        stored = path.read_text().strip()
-        if stored and token_problem(stored) is None:
-            env["DAILYML_ADMIN_TOKEN"] = stored
-            return stored, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = new_token()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-    path.chmod(0o600)
-    env["DAILYML_ADMIN_TOKEN"] = token
-    return token, True
+def ensure_artifact_key(env: MutableMapping[str, str], home: Any) -> tuple[str, bool]:
+    """The artifact signing key for ``up``: ``DAILYML_ARTIFACT_KEY`` if set, else the one in
+    ``home/artifact-key`` (generated, mode 0600, on the first run). True when generated."""
+    return ensure_secret(env, home, "DAILYML_ARTIFACT_KEY", "artifact-key")
 
 
 FRONTEND_SERVICES = ("gradio", "dashboard")
 
 
+# Only the processes that write or load artifacts hold the key that signs them.
+ARTIFACT_KEY_SERVICES = ("predictor", "generator")
+
+
 def service_env(env: dict[str, str], name: str) -> dict[str, str]:
     """The environment ``up`` gives service ``name``: the UIs call no admin endpoint, so they never
-    get the admin token (they get the read token, if any)."""
-    if name in FRONTEND_SERVICES:
-        return {k: v for k, v in env.items() if k != "DAILYML_ADMIN_TOKEN"}
-    return env
+    get the admin token (they get the read token, if any); only the predictor and the generator
+    get the artifact key."""
+    hidden = {"DAILYML_ADMIN_TOKEN"} if name in FRONTEND_SERVICES else set()
+    if name not in ARTIFACT_KEY_SERVICES:
+        hidden.add("DAILYML_ARTIFACT_KEY")
+    return {k: v for k, v in env.items() if k not in hidden}
+
+
+def sign_existing_artifacts(*, resign: bool = False, dry_run: bool = False) -> int:
+    """Sign the registered versions that have no signature (every one with ``resign``)."""
+    from dailyml.registry import Registry
+    from dailyml.settings import get_settings
+
+    registry = Registry.from_settings(_engine(), get_settings())
+    signed = registry.sign_unsigned(resign=resign, dry_run=dry_run)
+    verb = "would sign" if dry_run else "signed"
+    for mv in signed:
+        out.print(f"{verb} {mv.dataset} {mv.kind} version {mv.version} (sha256 {mv.artifact_sha256[:12]})")
+    out.print(f"{verb} {len(signed)} artifact(s)")
+    return len(signed)
+
+
+def cmd_sign_artifacts(args: argparse.Namespace) -> int:
+    """Sign existing artifacts with DAILYML_ARTIFACT_KEY (once, when turning signing on or changing the key)."""
+    sign_existing_artifacts(resign=args.all, dry_run=args.dry_run)
+    return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -291,7 +330,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     home = get_settings().home
     given = bool(os.environ.get("DAILYML_ADMIN_TOKEN", "").strip())
     _token, created = ensure_admin_token(os.environ, home)
+    _key, new_key = ensure_artifact_key(os.environ, home)
     get_settings.cache_clear()
+    if new_key:
+        console.print(f"artifacts are signed with the key in {home / 'artifact-key'} (DAILYML_ARTIFACT_KEY not set)")
     if created:
         console.print(
             f"[bold yellow]DAILYML_ADMIN_TOKEN is not set: generated one in {home / 'admin-token'} "
@@ -303,6 +345,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         os.environ.setdefault("DAILYML_SCHEDULER_FAST", "true")
     if cmd_bootstrap(args) != 0:
         return 1
+    if new_key:
+        # The first start with a key: this home's artifacts were written by this installation (or
+        # just now by bootstrap), so they are signed once; from now on only signed ones load.
+        sign_existing_artifacts()
     host = args.host
     env = dict(os.environ)
     port = {name: entry.port + args.port_offset for name, entry in SERVICES.items()}
@@ -394,6 +440,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", choices=DATASET_NAMES)
     p.add_argument("version", nargs="?", type=int)
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "sign-artifacts",
+        help="sign registered artifacts with DAILYML_ARTIFACT_KEY (once: turning signing on, or a new key)",
+    )
+    p.add_argument("--all", action="store_true", help="re-sign every version, not only unsigned ones (new key)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be signed, change nothing")
+    p.set_defaults(func=cmd_sign_artifacts)
 
     p = sub.add_parser("serve", help="run one service in the foreground")
     p.add_argument("service", choices=tuple(SERVICES))

@@ -34,6 +34,25 @@ class NotReadyError(DailyMLError):
 
 
 class ArtifactIntegrityError(DailyMLError):
-    """An artifact's bytes do not hash to what the registry recorded: refuse to load it."""
+    """An artifact must not be loaded: its bytes do not hash to what the registry recorded (or,
+    in the subclasses, its signature or the types it holds are not what this system wrote)."""
 
     status, code = 500, "artifact_integrity"
+
+
+class ArtifactSignatureError(ArtifactIntegrityError):
+    """An artifact's HMAC signature is missing or wrong for ``DAILYML_ARTIFACT_KEY``."""
+
+    code = "artifact_signature"
+
+
+class UntrustedArtifactError(ArtifactIntegrityError):
+    """An artifact holds a type outside the trusted list (models) or is not a synthesizer."""
+
+    code = "artifact_untrusted_type"
+
+
+class ArtifactRejectedError(ConflictError):
+    """A promote or rollback whose target this replica cannot load: the alias is left unchanged."""
+
+    code = "artifact_rejected"

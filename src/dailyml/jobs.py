@@ -1,8 +1,14 @@
 """Background jobs with progress, recorded in the ``jobs`` table so any replica can report them.
 
 A job runs in a thread of the process that accepted it; its row says queued/running/succeeded/
-failed, a progress fraction and a message, and the result or the error. A process that dies
-mid-job leaves it ``running``: ``fail_orphans`` marks such rows failed at the next start.
+failed, a progress fraction and a message, and the result or the error.
+
+A process that dies mid-job (``kill -9``, OOM, a node lost) cannot say so. So the runner renews
+``heartbeat_at`` of its jobs every ``heartbeat_seconds``, and every live runner (each predictor
+and generator replica, the restarted process among them) marks failed any queued or running job
+whose heartbeat is older than ``stale_seconds``: an interrupted training or fit is failed within
+about ``stale_seconds`` of its process's death, never left ``running``. A job row without a
+heartbeat was left by a version before heartbeats and is failed at once.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from dailyml.db import session_scope
@@ -34,15 +43,70 @@ JobBody = Callable[[Progress], dict[str, Any]]
 class JobRunner:
     """Starts job bodies in daemon threads and keeps their rows current."""
 
-    def __init__(self, engine: Engine, *, min_update_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        min_update_seconds: float = 0.5,
+        heartbeat_seconds: float = 5.0,
+        stale_seconds: float = 30.0,
+    ) -> None:
         self.engine = engine
         self.min_update_seconds = min_update_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.stale_seconds = stale_seconds
         self._threads: dict[uuid.UUID, threading.Thread] = {}
+        self._stop = threading.Event()
+        self._heart: threading.Thread | None = None
 
+    # -- liveness -----------------------------------------------------------------------------
+    def start(self) -> int:
+        """Fail the jobs of dead processes now, then keep this runner's jobs alive and look for dead
+        ones every ``heartbeat_seconds``. Returns how many were failed now."""
+        failed = self._reap()
+        self._heart = threading.Thread(target=self._beat_loop, name="job-heartbeat", daemon=True)
+        self._heart.start()
+        return failed
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._heart is not None:
+            self._heart.join(timeout=5)
+
+    def live_jobs(self) -> list[uuid.UUID]:
+        """The jobs whose thread in this process still runs."""
+        for job_id in [j for j, t in self._threads.items() if not t.is_alive()]:
+            self._threads.pop(job_id, None)
+        return list(self._threads)
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(self.heartbeat_seconds):
+            self.beat()
+            self._reap()
+
+    def beat(self) -> None:
+        """Renew the heartbeat of this process's running jobs."""
+        live = self.live_jobs()
+        if not live:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.update(Job).where(col(Job.id).in_(live)).values(heartbeat_at=utcnow()))
+        except SQLAlchemyError as exc:  # the database is away: the next beat tries again
+            log.warning("could not renew the heartbeat of %d job(s): %s", len(live), exc)
+
+    def _reap(self) -> int:
+        try:
+            return fail_stale_jobs(self.engine, self.stale_seconds, keep=self.live_jobs())
+        except SQLAlchemyError as exc:
+            log.warning("could not look for jobs of stopped processes: %s", exc)
+            return 0
+
+    # -- jobs -----------------------------------------------------------------------------------
     def submit(self, kind: str, dataset: str, params: dict[str, Any], body: JobBody) -> Job:
         """Record a queued job and start it; returns the row (its ``id`` is the job id)."""
         with session_scope(self.engine) as session:
-            job = Job(kind=kind, dataset=dataset, params=params)
+            job = Job(kind=kind, dataset=dataset, params=params, heartbeat_at=utcnow())
             session.add(job)
         # The job runs under the request id of the request that started it (its logs say so).
         context = contextvars.copy_context()
@@ -122,17 +186,20 @@ def list_jobs(engine: Engine, *, kind: str | None = None, dataset: str | None = 
         return list(session.exec(query))
 
 
-def fail_orphans(engine: Engine, kinds: tuple[str, ...]) -> int:
-    """Mark jobs of ``kinds`` left queued/running by a dead process as failed; returns how many.
+STOPPED = "the process running this job stopped before it finished"
 
-    Call at start-up of the only process kind that runs such jobs.
-    """
-    with session_scope(engine) as session:
-        rows = list(
-            session.exec(select(Job).where(col(Job.kind).in_(kinds), col(Job.status).in_(("queued", "running"))))
-        )
-        for job in rows:
-            job.status, job.finished_at = "failed", utcnow()
-            job.error = job.message = "the process running this job stopped before it finished"
-            session.add(job)
-        return len(rows)
+
+def fail_stale_jobs(engine: Engine, stale_seconds: float, *, keep: list[uuid.UUID] | None = None) -> int:
+    """Mark failed every queued or running job whose heartbeat is older than ``stale_seconds``
+    (or missing), except ``keep`` (the caller's own live jobs); returns how many."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_seconds)
+    stale = sa.or_(col(Job.heartbeat_at).is_(None), col(Job.heartbeat_at) < cutoff)
+    query = sa.update(Job).where(col(Job.status).in_(("queued", "running")), stale)
+    if keep:
+        query = query.where(col(Job.id).not_in(keep))
+    with engine.begin() as conn:
+        failed = conn.execute(query.values(status="failed", finished_at=now, error=STOPPED, message=STOPPED)).rowcount
+    if failed:
+        log.warning("marked %d job(s) failed: their process stopped (no heartbeat for %gs)", failed, stale_seconds)
+    return int(failed or 0)

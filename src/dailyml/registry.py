@@ -1,12 +1,14 @@
 """The model registry: versions, metrics, checksummed artifacts and re-pointable aliases.
 
 Models are stored with skops. Which types may be loaded is decided here, in code
-(``TRUSTED_TYPES``), never read from the artifact; bytes are checked against the sha256 the
-registry recorded before anything is deserialised.
+(``TRUSTED_TYPES``), never read from the artifact. Before anything is deserialised, a version's
+HMAC signature is checked (``dailyml.signing``, when ``DAILYML_ARTIFACT_KEY`` is set) and its
+bytes against the sha256 the registry recorded (always).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -15,15 +17,18 @@ from typing import Any
 import skops.io as sio
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, select
 
 from dailyml.artifacts import ArtifactStores, sha256_bytes
 from dailyml.db import session_scope
-from dailyml.errors import ConflictError, NotFoundError
+from dailyml.errors import ArtifactIntegrityError, ConflictError, NotFoundError, UntrustedArtifactError
 from dailyml.settings import Settings
+from dailyml.signing import sign, verify
 from dailyml.tables import AliasEvent, ModelAlias, ModelVersion, utcnow
 from dailyml.training import TrainingResult
+
+log = logging.getLogger("dailyml.registry")
 
 CHAMPION = "champion"
 _VERSION_ATTEMPTS = 20  # registrations racing for a version number
@@ -44,8 +49,14 @@ def dump_model(estimator: Any) -> bytes:
 
 
 def load_model(data: bytes) -> Any:
-    """skops bytes back into an estimator, allowing only skops defaults and ``TRUSTED_TYPES``."""
-    return sio.loads(data, trusted=list(TRUSTED_TYPES))
+    """skops bytes back into an estimator, allowing only skops defaults and ``TRUSTED_TYPES``
+    (UntrustedArtifactError naming the other types)."""
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException as exc:
+        raise UntrustedArtifactError(f"the artifact holds types that are not trusted: {exc}") from None
 
 
 def _is_version_clash(exc: IntegrityError) -> bool:
@@ -65,13 +76,32 @@ class AliasState:
 class Registry:
     """Versions and aliases in the database, artifact bytes in the configured store."""
 
-    def __init__(self, engine: Engine, stores: ArtifactStores) -> None:
+    def __init__(self, engine: Engine, stores: ArtifactStores, signing_key: bytes | None = None) -> None:
         self.engine = engine
         self.stores = stores
+        self.signing_key = signing_key
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> Registry:
-        return cls(engine, ArtifactStores(engine, settings.artifact_dir, settings.resolved_artifact_store))
+        stores = ArtifactStores(engine, settings.artifact_dir, settings.resolved_artifact_store)
+        return cls(engine, stores, settings.artifact_signing_key)
+
+    @property
+    def signs(self) -> bool:
+        """Whether artifacts are signed and their signatures required (``DAILYML_ARTIFACT_KEY`` set)."""
+        return self.signing_key is not None
+
+    def _signature(self, fields: dict[str, Any], version: int) -> str | None:
+        if self.signing_key is None:
+            return None
+        return sign(
+            self.signing_key,
+            dataset=fields["dataset"],
+            kind=fields["kind"],
+            version=version,
+            artifact_format=fields["artifact_format"],
+            sha256=fields["artifact_sha256"],
+        )
 
     # -- writing -----------------------------------------------------------------------------
     def register(
@@ -124,7 +154,8 @@ class Registry:
                     ModelVersion.dataset == fields["dataset"], ModelVersion.kind == fields["kind"]
                 )
             ).one()
-            mv = ModelVersion(version=(latest or 0) + 1, **fields)
+            version = (latest or 0) + 1
+            mv = ModelVersion(version=version, artifact_signature=self._signature(fields, version), **fields)
             session.add(mv)
             session.flush()
             session.refresh(mv)
@@ -174,8 +205,25 @@ class Registry:
             raise NotFoundError(f"no registered version with id {version_id}")
         return mv
 
+    def verify_signature(self, mv: ModelVersion) -> None:
+        """ArtifactSignatureError unless ``mv`` carries the signature of the configured key (no-op
+        without a key). Reads no artifact byte."""
+        if self.signing_key is None:
+            return
+        verify(
+            self.signing_key,
+            mv.artifact_signature,
+            dataset=mv.dataset,
+            kind=mv.kind,
+            version=mv.version,
+            artifact_format=mv.artifact_format,
+            sha256=mv.artifact_sha256,
+        )
+
     def artifact(self, mv: ModelVersion) -> bytes:
-        """The verified artifact bytes of ``mv`` (ArtifactIntegrityError on a checksum mismatch)."""
+        """The verified artifact bytes of ``mv``: its signature first (ArtifactSignatureError), then
+        the bytes against the signed sha256 (ArtifactIntegrityError). Nothing is deserialised here."""
+        self.verify_signature(mv)
         return self.stores.get_verified(mv.artifact_uri, mv.artifact_sha256)
 
     def load(self, mv: ModelVersion) -> Any:
@@ -183,6 +231,69 @@ class Registry:
         if mv.artifact_format != "skops":
             raise ConflictError(f"version {mv.version} is a {mv.artifact_format} artifact, not a skops model")
         return load_model(self.artifact(mv))
+
+    def sign_unsigned(self, *, resign: bool = False, dry_run: bool = False) -> list[ModelVersion]:
+        """Sign every version without a signature (all of them with ``resign``, after a key
+        change) and return them. Each artifact's bytes are checked against its recorded sha256
+        first: a corrupted artifact is left unsigned (and so refused), and logged.
+
+        This trusts what the database holds now: run it once, when moving to signed artifacts or
+        to a new key, not on a database someone else may have written.
+        """
+        if self.signing_key is None:
+            raise ConflictError("DAILYML_ARTIFACT_KEY is not set: there is no key to sign with")
+        with session_scope(self.engine) as session:
+            query = select(ModelVersion).order_by(col(ModelVersion.id))
+            if not resign:
+                query = query.where(col(ModelVersion.artifact_signature).is_(None))
+            rows = list(session.exec(query))
+        signed = []
+        for mv in rows:
+            try:
+                self.stores.get_verified(mv.artifact_uri, mv.artifact_sha256)
+            except (ArtifactIntegrityError, NotFoundError) as exc:
+                log.error("not signing %s %s version %s: %s", mv.dataset, mv.kind, mv.version, exc)
+                continue
+            signature = sign(
+                self.signing_key,
+                dataset=mv.dataset,
+                kind=mv.kind,
+                version=mv.version,
+                artifact_format=mv.artifact_format,
+                sha256=mv.artifact_sha256,
+            )
+            if not dry_run:
+                with session_scope(self.engine) as session:
+                    row = session.get(ModelVersion, mv.id)
+                    if row is not None:
+                        row.artifact_signature = signature
+                        session.add(row)
+            signed.append(mv)
+        return signed
+
+    def check_signing(self) -> None:
+        """Say at start what signing does here: off (a warning), or how many versions are unsigned
+        and will be refused."""
+        if self.signing_key is None:
+            log.warning(
+                "DAILYML_ARTIFACT_KEY is not set: new artifacts are stored unsigned and artifacts are "
+                "loaded after their checksum only (someone who can write the database can replace them)"
+            )
+            return
+        try:
+            with session_scope(self.engine) as session:
+                unsigned = session.exec(
+                    select(func.count()).select_from(ModelVersion).where(col(ModelVersion.artifact_signature).is_(None))
+                ).one()
+        except SQLAlchemyError as exc:  # the database is not up yet: the loads will say it
+            log.warning("could not count unsigned artifacts: %s", exc)
+            return
+        if unsigned:
+            log.warning(
+                "%d registered version(s) are unsigned and will be refused; sign them once with "
+                "`dailyml sign-artifacts` if this database is trusted",
+                unsigned,
+            )
 
     # -- aliases -----------------------------------------------------------------------------
     def alias_id(self, dataset: str, kind: str = "model", alias: str = CHAMPION) -> int | None:

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="Bearer token for reads of stored data (history, samples, runs, models, jobs); the admin "
         "token works too. Unset or empty: those reads are open.",
     )
+    artifact_key: SecretStr | None = Field(
+        default=None,
+        description="Secret (at least 24 characters) that signs every model and synthesizer artifact "
+        "(HMAC-SHA256), checked before loading. Only the predictor, the generator and bootstrap need it. "
+        "Unset or empty: artifacts are stored unsigned and loaded after their checksum only (a warning at start).",
+    )
     predict_requires_token: bool = Field(
         default=False, description="/predict and /predict/batch need the read (or admin) token too."
     )
@@ -74,8 +80,17 @@ class Settings(BaseSettings):
     log_flush_seconds: float = Field(default=0.2, gt=0, description="Prediction log batching interval.")
     log_batch_size: int = Field(default=500, gt=0)
     log_queue_max: int = Field(default=100_000, gt=0)
+    job_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often a process renews the heartbeat of its background jobs and runs."
+    )
+    job_stale_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A job or scheduler run whose heartbeat is older than this is taken for dead (its process "
+        "stopped): the job is marked failed, the run taken over. At least three heartbeats.",
+    )
 
-    @field_validator("admin_token", "read_token", mode="before")
+    @field_validator("admin_token", "read_token", "artifact_key", mode="before")
     @classmethod
     def _blank_token_is_unset(cls, value: Any) -> Any:
         return blank_to_none(value)
@@ -93,6 +108,12 @@ class Settings(BaseSettings):
         return [origin.rstrip("/") for origin in value]
 
     @model_validator(mode="after")
+    def _heartbeats_fit(self) -> Settings:
+        if self.job_stale_seconds < 3 * self.job_heartbeat_seconds:
+            raise ValueError("DAILYML_JOB_STALE_SECONDS must be at least 3 x DAILYML_JOB_HEARTBEAT_SECONDS")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_weak_tokens(self) -> Settings:
         admin = self.admin_token.get_secret_value() if self.admin_token else None
         read = self.read_token.get_secret_value() if self.read_token else None
@@ -100,7 +121,16 @@ class Settings(BaseSettings):
         check_token("DAILYML_READ_TOKEN", read)
         if read is not None and read == admin:
             raise ValueError("DAILYML_READ_TOKEN must differ from DAILYML_ADMIN_TOKEN (it is handed to the UIs)")
+        key = self.artifact_key.get_secret_value() if self.artifact_key else None
+        check_token("DAILYML_ARTIFACT_KEY", key)
+        if key is not None and key in (admin, read):
+            raise ValueError("DAILYML_ARTIFACT_KEY must differ from the bearer tokens (they are sent over HTTP)")
         return self
+
+    @property
+    def artifact_signing_key(self) -> bytes | None:
+        """The artifact key as bytes, or None when artifacts are not signed."""
+        return self.artifact_key.get_secret_value().encode() if self.artifact_key else None
 
     @property
     def resolved_database_url(self) -> str:

@@ -102,6 +102,8 @@ class ModelVersion(SQLModel, table=True):
     artifact_format: str = Field(max_length=16)  # skops | cloudpickle
     artifact_uri: str = Field(max_length=512)
     artifact_size: int
+    # HMAC-SHA256 (dailyml.signing) with DAILYML_ARTIFACT_KEY; None: registered without a key.
+    artifact_signature: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts()
 
 
@@ -161,6 +163,9 @@ class Job(SQLModel, table=True):
     created_at: datetime = _ts()
     started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # Renewed every few seconds by the process running the job (dailyml.jobs): a job whose
+    # heartbeat stopped is failed by the next live process, its own restart included.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class GenerationRequest(SQLModel, table=True):
@@ -196,6 +201,9 @@ class Run(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
     started_at: datetime = _ts()
     finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # Renewed by the scheduler running it: a run whose heartbeat stopped (its process died) is
+    # taken over at once instead of after DAILYML_SCHEDULER_RUN_TIMEOUT_MINUTES.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 def _feature_table(spec: DatasetSpec) -> sa.Table:

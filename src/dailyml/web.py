@@ -61,14 +61,32 @@ class Readiness(BaseModel):
     """``/readyz``: ``ready`` or ``not_ready``, and each check's result."""
 
     model_config = ConfigDict(extra="allow")
-    status: Literal["ready", "not_ready"]
+    status: Literal["ready", "not_ready", "degraded"] = Field(
+        description="degraded: serving, but an older version than the registry names for some dataset "
+        "(the newer one could not be loaded; the checks say which and why)"
+    )
     database: str = Field(description="ok, or why the database does not answer")
 
 
 READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Readiness, "description": "Ready: the database answers and everything is loaded"},
-    503: {"model": Readiness, "description": "Not ready yet: the checks say what is missing"},
+    503: {
+        "model": Readiness,
+        "description": "Not ready yet (the checks say what is missing), or degraded: a version the registry "
+        "names could not be loaded (refused signature, checksum or type) and an older one is served",
+    },
 }
+
+
+def readiness(checks: dict[str, Any], *, database_ok: bool, loaded_all: bool, degraded: bool) -> JSONResponse:
+    """``/readyz``'s answer: 200 ``ready``, or 503 ``not_ready`` / ``degraded`` with the checks."""
+    if not (database_ok and loaded_all):
+        status = "not_ready"
+    elif degraded:
+        status = "degraded"
+    else:
+        status = "ready"
+    return JSONResponse(status_code=200 if status == "ready" else 503, content={"status": status, **checks})
 
 
 def answers(*statuses: int) -> Callable[[F], F]:

@@ -56,7 +56,9 @@ DEPLOYMENT_VALUES = {
     # Off in the code (`dailyml up`, tests), on in compose and Kubernetes.
     "DAILYML_RATE_LIMIT_PER_SECOND": "50",
 }
-SECRETS = {"DAILYML_ADMIN_TOKEN", "DAILYML_READ_TOKEN", "POSTGRES_PASSWORD"}
+SECRETS = {"DAILYML_ADMIN_TOKEN", "DAILYML_READ_TOKEN", "DAILYML_ARTIFACT_KEY", "POSTGRES_PASSWORD"}
+# The only processes that hold the key signing artifacts (SECURITY.md).
+ARTIFACT_KEY_HOLDERS = {"migrate", "predictor", "generator"}
 
 
 # -- the variables the code reads ----------------------------------------------------------------
@@ -149,6 +151,8 @@ def consumers_of(variables: dict[str, list[Variable]]) -> dict[str, set[str]]:
             for consumer in var.consumers:
                 if consumer in FRONTENDS and var.folder == "src/dailyml" and name not in FRONTEND_CORE_VARIABLES:
                     continue
+                if name == "DAILYML_ARTIFACT_KEY" and consumer not in ARTIFACT_KEY_HOLDERS:
+                    continue  # read by every backend's settings, held by the artifact writers only
                 needs.setdefault(consumer, set()).add(name)
     return needs
 
@@ -249,6 +253,7 @@ def write_env_file(directory: Path, **overrides: str) -> Path:
     """``.env.example`` with the two secrets filled in (and ``overrides``), as a user would write it."""
     values = {
         "DAILYML_ADMIN_TOKEN": "deploy-test-token-4f9a2c",
+        "DAILYML_ARTIFACT_KEY": "deploy-test-artifact-key-6c1e",
         "POSTGRES_PASSWORD": "deploy-test-pw-81b3",
         **overrides,
     }
@@ -297,7 +302,7 @@ def overlay_copy(workdir: Path) -> Path:
     overlay = copy / "overlays" / "example"
     (overlay / "secrets.env").write_text(
         "DAILYML_ADMIN_TOKEN=k8s-test-token-93c1-7e5a0b\nDAILYML_READ_TOKEN=k8s-read-token-0d2e-8b4f61\n"
-        "POSTGRES_PASSWORD=k8s-test-pw-52d7\n"
+        "DAILYML_ARTIFACT_KEY=k8s-test-artifact-key-3a9f20\nPOSTGRES_PASSWORD=k8s-test-pw-52d7\n"
     )
     return overlay
 

@@ -24,7 +24,7 @@ import yaml
 from dailyml.clients import PredictorClient
 from dailyml.datasets import IRIS
 from dailyml.observability.context import request_scope
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, ARTIFACT_KEY
 from tests.deploy.manifests import REPO, compose_model, write_env_file
 from tests.observability.promtext import Scrape, wait_for_log_lines
 from tests.support import clock, requirements
@@ -41,6 +41,7 @@ ARTIFACTS = REPO / "test-artifacts" / "deploy"
 # nor are caught up while the test drives the runs itself, at whatever hour it runs.
 TEST_DOT_ENV = {
     "DAILYML_ADMIN_TOKEN": ADMIN_TOKEN,
+    "DAILYML_ARTIFACT_KEY": ARTIFACT_KEY,
     "DAILYML_TRAIN_PROFILE": "fast",
     "DAILYML_SCHEDULER_DAILY_CRON": clock.daily_cron_fired(timedelta(hours=12)),
     "DAILYML_SCHEDULER_RETRAIN_CRON": clock.yearly_cron_fired(timedelta(days=180)),

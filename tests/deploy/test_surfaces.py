@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.manifests import (
+    ARTIFACT_KEY_HOLDERS,
     BACKENDS,
     FRONTENDS,
     by_kind,
@@ -40,6 +41,22 @@ def test_compose_uis_never_get_the_admin_token_but_the_read_token(model: dict[st
         assert "DAILYML_READ_TOKEN" in env
     for name in BACKENDS:
         assert model["services"][name]["environment"]["DAILYML_ADMIN_TOKEN"] == "deploy-test-token-4f9a2c"
+
+
+def test_compose_gives_the_artifact_key_to_the_artifact_writers_only(model: dict[str, Any]) -> None:
+    holders = {name for name, svc in model["services"].items() if "DAILYML_ARTIFACT_KEY" in svc.get("environment", {})}
+    assert holders == ARTIFACT_KEY_HOLDERS
+
+
+def test_kubernetes_gives_the_artifact_key_to_the_artifact_writers_only(tmp_path: Path) -> None:
+    docs = kustomize(overlay_copy(tmp_path))
+    holders = set()
+    for kind in ("Deployment", "Job"):
+        for name, workload in by_kind(docs, kind).items():
+            for container in pod_spec(workload)["containers"]:
+                if "DAILYML_ARTIFACT_KEY" in container_env(docs, container):
+                    holders.add(name)
+    assert holders == ARTIFACT_KEY_HOLDERS
 
 
 def test_compose_publishes_the_apis_on_loopback_only_by_default(model: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ SETTINGS = (
     "DAILYML_RATE_LIMIT_BURST",
     "DAILYML_CORS_ORIGINS",
     "DAILYML_API_BIND",
+    "DAILYML_ARTIFACT_KEY",
 )
 
 
@@ -23,4 +24,5 @@ def test_security_md_covers_every_setting_and_the_gaps() -> None:
     assert not missing, f"SECURITY.md does not mention {missing}"
     for section in ("## What is protected", "## What is not protected", "## Reporting a problem"):
         assert section in text
-    assert "not signed" in text and "unpickled" in text
+    assert "unpickled" in text and "sign-artifacts" in text
+    assert "Artifacts are not signed" not in text

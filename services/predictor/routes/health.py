@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from dailyml.web import READINESS_RESPONSES, database_status
-from services.predictor.deps import EngineDep, LogDep, ModelsDep
+from dailyml.web import READINESS_RESPONSES, database_status, readiness
+from services.predictor.deps import EngineDep, LogDep, ModelsDep, RegistryDep
 
 router = APIRouter(tags=["health"])
 
@@ -18,15 +18,17 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses=READINESS_RESPONSES)
-def readyz(engine: EngineDep, models: ModelsDep, log: LogDep) -> JSONResponse:
-    """503 until the database answers and every dataset's champion is loaded."""
+def readyz(engine: EngineDep, models: ModelsDep, log: LogDep, registry: RegistryDep) -> JSONResponse:
+    """503 until the database answers and every dataset's champion is loaded; 503 ``degraded``
+    while a champion the registry names could not be loaded (``degraded_models`` says which
+    version and why) and the previous one is served."""
     checks: dict[str, object] = {"database": database_status(engine)}
     checks["models"] = models.loaded()
     checks["missing_models"] = [d for d in models.datasets if d not in models.loaded()]
+    degraded = models.degraded()
+    checks["degraded_models"] = degraded
     if models.last_error:
         checks["model_error"] = models.last_error
+    checks["artifact_signing"] = "on" if registry.signs else "off"
     checks["prediction_log"] = {"pending": log.pending, "written": log.written, "dropped": log.dropped}
-    ready = checks["database"] == "ok" and models.ready
-    return JSONResponse(
-        status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready", **checks}
-    )
+    return readiness(checks, database_ok=checks["database"] == "ok", loaded_all=models.ready, degraded=bool(degraded))

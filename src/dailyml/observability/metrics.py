@@ -89,7 +89,7 @@ SERVING_CHANGED = Gauge(
 )
 SERVING_LOADS = Counter(
     "dailyml_serving_loads",
-    "Loads of a new target of the alias, by outcome (loaded, failed).",
+    "Loads of a new target of the alias, by outcome (loaded; refused: signature, checksum or type; failed).",
     ["dataset", "kind", "alias", "outcome"],
 )
 

@@ -7,8 +7,9 @@ until ``n`` rows pass. Nothing is clipped: a value outside its range means the r
 again, and how often that happened is counted (it is part of the fidelity report).
 
 Artifacts are cloudpickle bytes (SDV's own format). Unpickling runs code, so the generator
-only ever loads bytes this system wrote, fetched through ``Registry.artifact`` which refuses
-any artifact whose sha256 differs from the one recorded when it was registered.
+only ever loads bytes this system wrote, fetched through ``Registry.artifact``, which refuses
+any artifact whose HMAC signature (``DAILYML_ARTIFACT_KEY``) is missing or wrong, or whose sha256
+differs from the one recorded (and signed) when it was registered.
 """
 
 from __future__ import annotations
@@ -222,9 +223,11 @@ class Synthesizer(ABC):
         """Bytes from ``dumps`` back into a synthesizer. Only for checksum-verified own artifacts."""
         import pickle
 
-        obj = pickle.loads(data)  # noqa: S301 - own artifacts only, sha256-verified by the registry
+        from dailyml.errors import UntrustedArtifactError
+
+        obj = pickle.loads(data)  # noqa: S301 - own artifacts only, signed and sha256-verified by the registry
         if not isinstance(obj, Synthesizer):
-            raise SynthesisError(f"artifact holds a {type(obj).__name__}, not a synthesizer")
+            raise UntrustedArtifactError(f"the artifact holds a {type(obj).__name__}, not a synthesizer")
         return obj
 
 

@@ -174,7 +174,7 @@ def fit_candidates(
 
 
 def load(registry: Registry, mv: ModelVersion) -> Synthesizer:
-    """The synthesizer of a registered version: bytes verified against their sha256 first."""
+    """The synthesizer of a registered version: signature, then sha256 verified before unpickling."""
     from dailyml.synth.base import SynthesisError
 
     if mv.kind != KIND or mv.artifact_format != ARTIFACT_FORMAT:
