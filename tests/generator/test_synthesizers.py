@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dailyml.datasets import get_spec
+from dailyml.errors import UntrustedArtifactError
 from dailyml.synth import ALIASES, EPOCH_ALGORITHMS, algorithms_for, build
 from dailyml.synth.base import SynthesisError, Synthesizer
 from dailyml.synth.fitting import fit_rows
@@ -130,5 +131,5 @@ def test_sampling_before_fitting_is_refused() -> None:
 def test_loads_refuses_bytes_that_are_not_a_synthesizer() -> None:
     import cloudpickle
 
-    with pytest.raises(SynthesisError, match="not a synthesizer"):
+    with pytest.raises(UntrustedArtifactError, match="not a synthesizer"):
         Synthesizer.loads(cloudpickle.dumps({"not": "a synthesizer"}))
