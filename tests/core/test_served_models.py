@@ -20,7 +20,7 @@ import yaml
 from dailyml.compiled import compile_model
 from dailyml.datasets import WINE
 from dailyml.evaluation import evaluate
-from dailyml.pipelines import candidates
+from dailyml.pipelines import candidates, references, servable
 from dailyml.registry import Registry
 from dailyml.settings import PROJECT_ROOT
 from dailyml.training import TrainingResult, assign_split, deduplicate, feature_schema, holdout_frame
@@ -44,8 +44,8 @@ def fit_full(name: str, seed: int = 42) -> TrainingResult:
     """One full-profile wine candidate fitted as training fits the chosen one (training rows, seed)."""
     data = _split()
     train_rows = data[data["split"] == "train"]
-    candidate = next(c for c in candidates(WINE, "full") if c.name == name)
-    model = candidate.build(seed).fit(train_rows[WINE.feature_names], train_rows["label"].astype(int))
+    candidate = next(c for c in [*candidates(WINE, "full"), *references(WINE, "full")] if c.name == name)
+    model = servable(candidate.build(seed).fit(train_rows[WINE.feature_names], train_rows["label"].astype(int)))
     holdout = evaluate(WINE, model, holdout_frame(WINE, data))
     return TrainingResult(
         estimator=model,
