@@ -1,6 +1,7 @@
-"""What `make up` serves, at full size: the full-profile wine forests (the champion is the 300-tree
-ExtraTrees, fully grown), compiled bit for bit, and a predictor holding two of them during a hot
-swap within the memory limit of its Kubernetes manifest.
+"""What `make up` serves, at full size: the full-profile wine models (the champion is the distilled
+gradient boosting; the 300-tree ExtraTrees, fully grown, is its teacher and a reference), compiled
+bit for bit, and a predictor holding two of the big forests during a hot swap within the memory
+limit of its Kubernetes manifest.
 
 The fast-profile forests elsewhere in the suite are 30 and 60 trees; depth and node counts only
 show at full size. Slow (about a minute): fitting the forests dominates.
@@ -75,6 +76,19 @@ def test_full_profile_forests_compile_bit_identical_on_every_wine_row(
     forest = model[-1]
     assert len(forest.estimators_) == full_forests[name].params["n_estimators"] >= 100
     assert max(t.tree_.max_depth for t in forest.estimators_) > 20  # fully grown, unlike the fast profile's
+    frame = WINE.load_reference(PROJECT_ROOT / "data")
+    compiled = compile_model(model)
+    assert compiled is not None and compiled.inline
+    expected = model.predict(frame[WINE.feature_names])
+    actual = compiled.predict(frame[WINE.feature_names].to_dict("records"))
+    assert np.array_equal(actual, expected)
+
+
+def test_full_profile_distilled_champion_compiles_bit_identical_on_every_wine_row() -> None:
+    result = fit_full("distilled_boosting")
+    model = result.estimator
+    boosting = model[-1]
+    assert type(boosting).__name__ == "HistGradientBoostingRegressor" and boosting.n_iter_ >= 300
     frame = WINE.load_reference(PROJECT_ROOT / "data")
     compiled = compile_model(model)
     assert compiled is not None and compiled.inline
