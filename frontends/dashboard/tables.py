@@ -6,7 +6,7 @@ from typing import Any
 
 # The headline measures of a synthesizer's fidelity report (the generator's ``metrics``), in order.
 FIDELITY_MEASURES = (
-    ("SDMetrics quality (vs hold-out rows)", ("quality",), "{:.1%}"),
+    ("SDMetrics quality", ("quality",), "{:.1%}"),
     ("real vs real ceiling", ("ceiling", "quality"), "{:.1%}"),
     ("novelty (distance ratio to hold-out)", ("novelty", "ratio"), "{:.2f}"),
     ("column shapes", ("column_shapes",), "{:.1%}"),
