@@ -69,6 +69,9 @@ def headline(urls: ServiceUrls, dataset: str) -> None:
         cols[1].metric("With a known true label", "–")
         cols[2].metric("Exact accuracy (all time)", "–")
     cols[3].metric("Champion model", f"v{mv.value['champion']}" if mv.ok and mv.value["champion"] else "–")
+    offline = tables.evaluated_figures(get_spec(dataset).task, mv.value) if mv.ok else None
+    if offline:
+        st.caption(f"Live figures above, from labelled predictions. {offline}")
     if not page.ok:
         st.error(page.error, icon=":material/error:")
 

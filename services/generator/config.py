@@ -21,7 +21,7 @@ class GeneratorConfig(BaseSettings):
         description="Algorithms the first start fits (JSON list); empty: every algorithm that fits in "
         "seconds (all but CTGAN and TVAE). The best measured becomes default.",
     )
-    bootstrap_report_rows: int = Field(default=2000, ge=100, description="Rows the first start scores fidelity on.")
-    bootstrap_trees: int = Field(default=30, ge=1, description="Forest size of the first start's TSTR check.")
+    bootstrap_report_rows: int = Field(default=6000, ge=100, description="Rows the first start scores fidelity on.")
+    bootstrap_trees: int = Field(default=100, ge=1, description="Forest size of the first start's TSTR check.")
     report_rows: int = Field(default=6000, ge=100, description="Rows a requested fit scores fidelity on.")
     trees: int = Field(default=100, ge=1, description="Forest size of a requested fit's TSTR check.")

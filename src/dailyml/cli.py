@@ -56,7 +56,7 @@ def _available(entry: ServiceEntry) -> bool:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[str], Callable[[int, int, str], None]]]:
+def _progress(verb: str = "train") -> Iterator[Callable[[str], Callable[[int, int, str], None]]]:
     with Progress(
         TextColumn("[bold]{task.fields[dataset]}"),
         BarColumn(),
@@ -68,7 +68,7 @@ def _progress() -> Iterator[Callable[[str], Callable[[int, int, str], None]]]:
     ) as bar:
 
         def factory(dataset: str) -> Callable[[int, int, str], None]:
-            task = bar.add_task("starting", total=None, dataset=f"train {dataset}")
+            task = bar.add_task("starting", total=None, dataset=f"{verb} {dataset}")
 
             def update(done: int, total: int, message: str) -> None:
                 bar.update(task, completed=done, total=total, description=message)
@@ -184,6 +184,87 @@ def cmd_train(args: argparse.Namespace) -> int:
         out.print(f"version {mv.version} is now champion")
     if args.json:
         print(json.dumps(mv.metrics, indent=2, default=str))
+    return 0
+
+
+def _evaluate_table(report: dict[str, Any]) -> Table:
+    from dailyml.assessment import headline_keys
+    from dailyml.datasets import get_spec
+
+    spec = get_spec(report["dataset"])
+    keys = headline_keys(spec)
+    table = Table(
+        title=f"{spec.name}: {report['protocol']['scheme']} on {report['protocol']['rows']} de-duplicated rows"
+    )
+    table.add_column("model")
+    for k in keys:
+        table.add_column(k, justify="right")
+    groups = list(spec.feature(spec.group_feature).categories) if spec.group_feature else []
+    for g in groups:
+        table.add_column(f"{g} mse / exact", justify="right")
+    for k in ("µs/row", "MB", "fit s"):
+        table.add_column(k, justify="right")
+    rows = [*report["references"].items(), *report["candidates"].items()]
+    for name, r in rows:
+        role = (
+            " (champion)"
+            if name == report["champion"]
+            else " (baseline)"
+            if r["baseline"]
+            else " (lab)"
+            if r["lab"]
+            else " (reference)"
+            if r["role"] == "reference"
+            else ""
+        )
+        cells = [f"{r[k]:.3f}±{r[k + '_std']:.3f}" if k == spec.primary_metric else f"{r[k]:.3f}" for k in keys]
+        for g in groups:
+            m = r.get("by_group", {}).get(g)
+            cells.append(f"{m['mse']:.3f} / {m['exact_accuracy']:.3f}" if m else "–")
+        cost = r["cost"]
+        compiled = "" if cost["compiled"] else "*"
+        table.add_row(
+            name + role,
+            *cells,
+            f"{cost['us_per_row']:.0f}{compiled}",
+            f"{cost['mb']:.2f}",
+            f"{cost['fit_seconds']:.2f}",
+        )
+    return table
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from dailyml.assessment import assess, recordable
+    from dailyml.datasets import get_spec
+    from dailyml.settings import get_settings
+
+    settings = get_settings()
+    spec = get_spec(args.dataset)
+    frame = spec.load_reference(settings.data_dir)
+    with _progress("evaluate") as factory:
+        report = assess(spec, frame, quick=args.quick, progress=factory(spec.name))
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        out.print(_evaluate_table(report))
+        out.print("* not compiled: served by scikit-learn behind the compiled preprocessing")
+        for metric, t in report["targets"].items():
+            state = "met" if t["met"] else "MISSED"
+            scope = "" if report["targets_apply"] else " (quick protocol: the targets apply to the full one)"
+            out.print(f"target {metric} {t['target']}: {t['value']:.4f} {state}{scope}")
+    if args.record:
+        from dailyml.db import migrate
+        from dailyml.registry import Registry
+
+        migrate(settings.resolved_database_url)
+        registry = Registry.from_settings(_engine(), settings)
+        mv = registry.aliased(spec.name)
+        if mv is None or mv.algorithm != report["champion"]:
+            what = "no champion" if mv is None else f"the champion is {mv.algorithm}"
+            console.print(f"[yellow]not recorded: {what}, the evaluated champion is {report['champion']}")
+            return 1
+        registry.record_evaluation(mv, recordable(report))
+        console.print(f"recorded on {spec.name} model version {mv.version}")
     return 0
 
 
@@ -434,6 +515,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="fewer folds and trees")
     p.add_argument("--json", action="store_true", help="print the full metrics as JSON")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="cross-validate our models and the references under one protocol")
+    p.add_argument("dataset", choices=DATASET_NAMES)
+    p.add_argument("--quick", action="store_true", help="3-fold x 1 and fast settings (the CI check)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--record", action="store_true", help="store the figures on the champion's registry version")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list, promote or roll back model versions")
     p.add_argument("action", choices=("list", "promote", "rollback"))

@@ -5,7 +5,8 @@ validating it in every pipeline step, and, for a forest, one Python-level call p
 for the wine champion). Here the preprocessing becomes a row builder and the forest becomes
 flat node arrays stepped for all trees at once, so one row costs tens of microseconds.
 
-Only exactly-reproducible structures are compiled (tree ensembles, logistic regression); other
+Only exactly-reproducible structures are compiled (tree ensembles, gradient-boosted trees,
+logistic regression and linear discriminant analysis); other
 models keep scikit-learn's own predict behind the compiled preprocessing (passthrough or
 StandardScaler numeric columns, one-hot categories), and a preprocessor we cannot reproduce
 returns None: that pipeline is served by scikit-learn as fitted. Tests check the compiled output
@@ -20,7 +21,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
@@ -117,6 +119,64 @@ class FlatForest:
 
 
 @dataclass(frozen=True)
+class FlatBoosting:
+    """A fitted ``HistGradientBoostingRegressor`` (squared error) as flat node arrays.
+
+    scikit-learn compares the float64 input with float64 thresholds and adds the trees' leaf
+    values one after the other to the baseline; ``cumsum`` adds in that same order, so the sum
+    is bit-identical (a pairwise ``sum`` would not be).
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: int
+    baseline: float
+
+    @classmethod
+    def of(cls, model: Any) -> FlatBoosting | None:
+        if model.n_trees_per_iteration_ != 1 or type(model._loss.link).__name__ != "IdentityLink":
+            return None
+        trees = [p.nodes for iteration in model._predictors for p in iteration]
+        if any(t["is_categorical"].any() for t in trees):
+            return None
+        offsets = np.cumsum([0] + [len(t) for t in trees[:-1]]).astype(np.int64)
+        left, right, feature, threshold, value = [], [], [], [], []
+        for off, t in zip(offsets, trees, strict=True):
+            leaf = t["is_leaf"].astype(bool)
+            own = np.arange(len(t)) + off
+            left.append(np.where(leaf, own, t["left"].astype(np.int64) + off))
+            right.append(np.where(leaf, own, t["right"].astype(np.int64) + off))
+            feature.append(np.where(leaf, 0, t["feature_idx"]))
+            threshold.append(np.where(leaf, np.inf, t["num_threshold"]))
+            value.append(t["value"])
+        return cls(
+            np.concatenate(left),
+            np.concatenate(right),
+            np.concatenate(feature),
+            np.concatenate(threshold),
+            np.concatenate(value),
+            offsets,
+            int(max(t["depth"].max() for t in trees)),
+            float(model._baseline_prediction.ravel()[0]),
+        )
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        # Validated rows never hold NaN, so the missing-value branch of scikit-learn never applies.
+        node = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
+        rows = np.arange(X.shape[0])[:, None]
+        for _ in range(self.depth):
+            go_left = X[rows, self.feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        leaves = self.value[node]
+        start = np.full((X.shape[0], 1), self.baseline)
+        return np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
 class CompiledModel:
     """``predict`` (regression scores) or ``predict_proba`` (classification) on dict rows.
 
@@ -150,12 +210,17 @@ def compile_model(estimator: Any) -> CompiledModel | None:
         return None
     if isinstance(model, RandomForestRegressor | ExtraTreesRegressor) and model.n_outputs_ == 1:
         return CompiledModel(build, FlatForest.of(model).predict)
+    if isinstance(model, HistGradientBoostingRegressor):
+        boosting = FlatBoosting.of(model)
+        if boosting is not None:
+            return CompiledModel(build, boosting.predict)
     # Multinomial for more than two classes (the only behaviour since scikit-learn 1.7).
+    # Linear discriminant analysis scores classes the same way: softmax of a linear function.
     if (
         isinstance(model, LogisticRegression)
         and len(model.classes_) > 2
         and getattr(model, "multi_class", "auto") in ("auto", "multinomial")
-    ):
+    ) or (isinstance(model, LinearDiscriminantAnalysis) and len(model.classes_) > 2):
         coef, intercept = model.coef_.copy(), model.intercept_.copy()
         return CompiledModel(build, lambda X: _softmax(X @ coef.T + intercept), tuple(map(str, model.classes_)))
     # Anything else: skip the DataFrame and the column transformer, keep the model as fitted

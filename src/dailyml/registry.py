@@ -175,6 +175,19 @@ class Registry:
             data_hash=result.data_hash,
         )
 
+    def record_evaluation(self, mv: ModelVersion, evaluation: dict[str, Any]) -> ModelVersion:
+        """Store ``dailyml evaluate``'s figures on a version, under ``metrics["evaluation"]``."""
+        with session_scope(self.engine) as session:
+            row = session.get(ModelVersion, mv.id)
+            if row is None:
+                raise NotFoundError(f"model version id {mv.id} does not exist")
+            row.metrics = {**row.metrics, "evaluation": evaluation}
+            session.add(row)
+            session.flush()
+            session.refresh(row)
+            session.expunge(row)
+            return row
+
     # -- reading -----------------------------------------------------------------------------
     def versions(self, dataset: str, kind: str = "model") -> list[ModelVersion]:
         """Every version of ``dataset``/``kind``, newest first."""

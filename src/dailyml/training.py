@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedShuffleSplit
+from threadpoolctl import threadpool_limits
 
 from dailyml.datasets import DatasetSpec, frame_hash, row_hash
 from dailyml.evaluation import evaluate
-from dailyml.pipelines import Candidate, candidates
+from dailyml.pipelines import Candidate, candidates, servable
 
 ProgressFn = Callable[[int, int, str], None]
 TEST_SIZE = 0.2
@@ -157,7 +158,9 @@ def train(
         done += 1
         progress(done, total, message)
 
-    with warnings.catch_warnings():
+    # One OpenMP thread for gradient boosting (see dailyml.assessment): a shared machine otherwise
+    # turns a one-second fit into minutes.
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
         # Grade 9 wines are too few for 5 folds; stratification still does the best it can.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         cv = {c.name: cross_validate(spec, c, train_rows, seed=seed, profile=profile, progress=step) for c in tried}
@@ -170,10 +173,11 @@ def train(
     holdout: dict[str, Any] = {}
     final: Any = None
     for c in tried:
-        model = c.build(seed).fit(X, target)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            model = c.build(seed).fit(X, target)
         holdout[c.name] = evaluate(spec, model, test_rows)
         if c is chosen:
-            final = model
+            final = servable(model)
         step(f"hold-out {c.name}")
 
     metrics = {

@@ -7,7 +7,7 @@ import pytest
 
 from dailyml.compiled import compile_model
 from dailyml.datasets import IRIS, WINE
-from dailyml.pipelines import candidates
+from dailyml.pipelines import candidates, references, servable
 from dailyml.settings import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data"
@@ -16,7 +16,7 @@ DATA = PROJECT_ROOT / "data"
 @pytest.mark.parametrize("name", ["random_forest", "extra_trees"])
 def test_compiled_forests_equal_scikit_learn_on_every_wine_row(name: str) -> None:
     frame = WINE.load_reference(DATA)
-    candidate = next(c for c in candidates(WINE, "fast") if c.name == name)
+    candidate = next(c for c in [*candidates(WINE, "fast"), *references(WINE, "fast")] if c.name == name)
     model = candidate.build(3).fit(frame[WINE.feature_names], frame["label"].astype(int))
     compiled = compile_model(model)
     assert compiled is not None and compiled.inline
@@ -25,9 +25,36 @@ def test_compiled_forests_equal_scikit_learn_on_every_wine_row(name: str) -> Non
     assert np.array_equal(actual, expected)  # bit for bit: same float32 comparisons, same leaves
 
 
-def test_compiled_logistic_regression_equals_scikit_learn_on_every_iris_row() -> None:
+@pytest.mark.parametrize("name", ["distilled_boosting", "hist_gradient_boosting"])
+def test_compiled_gradient_boosting_equals_scikit_learn_on_every_wine_row(name: str) -> None:
+    frame = WINE.load_reference(DATA)
+    candidate = next(c for c in candidates(WINE, "fast") if c.name == name)
+    model = servable(candidate.build(3).fit(frame[WINE.feature_names], frame["label"].astype(int)))
+    compiled = compile_model(model)
+    assert compiled is not None and compiled.inline
+    expected = model.predict(frame[WINE.feature_names])
+    actual = compiled.predict(frame[WINE.feature_names].to_dict("records"))
+    assert np.array_equal(actual, expected)  # bit for bit: same comparisons, leaves added in the same order
+
+
+def test_gradient_boosting_that_we_cannot_reproduce_is_served_by_scikit_learn() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from dailyml.pipelines import build_pipeline
+
+    frame = WINE.load_reference(DATA).head(300)
+    # A Poisson loss has a log link: the compiled sum would need an exp scikit-learn may round differently.
+    model = build_pipeline(WINE, HistGradientBoostingRegressor(loss="poisson", max_iter=5))
+    model.fit(frame[WINE.feature_names], frame["label"].astype(int))
+    compiled = compile_model(model)
+    assert compiled is not None and not compiled.inline
+    assert np.array_equal(compiled.predict(frame[WINE.feature_names].to_dict("records")), model.predict(frame))
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "linear_discriminant"])
+def test_compiled_linear_classifiers_equal_scikit_learn_on_every_iris_row(name: str) -> None:
     frame = IRIS.load_reference(DATA)
-    candidate = next(c for c in candidates(IRIS, "full") if c.name == "logistic_regression")
+    candidate = next(c for c in candidates(IRIS, "full") if c.name == name)
     model = candidate.build(0).fit(frame[IRIS.feature_names], frame["label"])
     compiled = compile_model(model)
     assert compiled is not None and compiled.inline and compiled.classes == tuple(model.classes_)

@@ -1,6 +1,7 @@
-"""What `make up` serves, at full size: the full-profile wine forests (the champion is the 300-tree
-ExtraTrees, fully grown), compiled bit for bit, and a predictor holding two of them during a hot
-swap within the memory limit of its Kubernetes manifest.
+"""What `make up` serves, at full size: the full-profile wine models (the champion is the distilled
+gradient boosting; the 300-tree ExtraTrees, fully grown, is its teacher and a reference), compiled
+bit for bit, and a predictor holding two of the big forests during a hot swap within the memory
+limit of its Kubernetes manifest.
 
 The fast-profile forests elsewhere in the suite are 30 and 60 trees; depth and node counts only
 show at full size. Slow (about a minute): fitting the forests dominates.
@@ -20,7 +21,7 @@ import yaml
 from dailyml.compiled import compile_model
 from dailyml.datasets import WINE
 from dailyml.evaluation import evaluate
-from dailyml.pipelines import candidates
+from dailyml.pipelines import candidates, references, servable
 from dailyml.registry import Registry
 from dailyml.settings import PROJECT_ROOT
 from dailyml.training import TrainingResult, assign_split, deduplicate, feature_schema, holdout_frame
@@ -44,8 +45,8 @@ def fit_full(name: str, seed: int = 42) -> TrainingResult:
     """One full-profile wine candidate fitted as training fits the chosen one (training rows, seed)."""
     data = _split()
     train_rows = data[data["split"] == "train"]
-    candidate = next(c for c in candidates(WINE, "full") if c.name == name)
-    model = candidate.build(seed).fit(train_rows[WINE.feature_names], train_rows["label"].astype(int))
+    candidate = next(c for c in [*candidates(WINE, "full"), *references(WINE, "full")] if c.name == name)
+    model = servable(candidate.build(seed).fit(train_rows[WINE.feature_names], train_rows["label"].astype(int)))
     holdout = evaluate(WINE, model, holdout_frame(WINE, data))
     return TrainingResult(
         estimator=model,
@@ -75,6 +76,19 @@ def test_full_profile_forests_compile_bit_identical_on_every_wine_row(
     forest = model[-1]
     assert len(forest.estimators_) == full_forests[name].params["n_estimators"] >= 100
     assert max(t.tree_.max_depth for t in forest.estimators_) > 20  # fully grown, unlike the fast profile's
+    frame = WINE.load_reference(PROJECT_ROOT / "data")
+    compiled = compile_model(model)
+    assert compiled is not None and compiled.inline
+    expected = model.predict(frame[WINE.feature_names])
+    actual = compiled.predict(frame[WINE.feature_names].to_dict("records"))
+    assert np.array_equal(actual, expected)
+
+
+def test_full_profile_distilled_champion_compiles_bit_identical_on_every_wine_row() -> None:
+    result = fit_full("distilled_boosting")
+    model = result.estimator
+    boosting = model[-1]
+    assert type(boosting).__name__ == "HistGradientBoostingRegressor" and boosting.n_iter_ >= 300
     frame = WINE.load_reference(PROJECT_ROOT / "data")
     compiled = compile_model(model)
     assert compiled is not None and compiled.inline

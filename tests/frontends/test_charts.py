@@ -57,9 +57,12 @@ def test_fidelity_rows_pick_the_headline_measures() -> None:
         "label_distribution": {"worst_ratio": 1.21},
         "tstr": {"metric": "mse", "train_on_synthetic": 0.61, "train_on_real": 0.48},
         "rows_scored": 6000,
+        "ceiling": {"quality": 0.9},
+        "novelty": {"ratio": 1.04},
     }
     rows = {r["measure"]: r["value"] for r in tables.fidelity_rows(report)}
     assert rows["SDMetrics quality"] == "87.4%"
+    assert rows["real vs real ceiling"] == "90.0%" and rows["novelty (distance ratio to hold-out)"] == "1.04"
     assert rows["worst label share ratio"] == "1.21"
     assert rows["train on synthetic (test on real): mse"] == "0.610"
     assert "column pair trends" not in rows  # absent measures are left out, not shown as zero

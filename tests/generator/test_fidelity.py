@@ -9,7 +9,7 @@ import pytest
 
 from dailyml.datasets import get_spec
 from dailyml.synth import build
-from dailyml.synth.fidelity import choose_default, fidelity_report, label_distribution, rank_key, tstr
+from dailyml.synth.fidelity import choose_default, fidelity_report, label_distribution, rank_key, selection_score, tstr
 from dailyml.synth.fitting import fit_rows
 
 
@@ -19,8 +19,15 @@ def test_report_fields_on_iris(reference) -> None:  # type: ignore[no-untyped-de
     synth = build(spec, "empirical_copula").fit(fit_rows(spec, ref), forbidden_rows=ref)
     report = fidelity_report(spec, synth, ref, rows=600, seed=1, trees=5, fit_seconds=0.1)
     json.dumps(report)  # stored as JSON in the registry
-    assert report["rows_scored"] == 600 and report["real_rows"] == 149
-    assert 0.85 < report["quality"] <= 1 and 0 < report["column_shapes"] <= 1 and 0 < report["column_pair_trends"] <= 1
+    # Scored against the 30 hold-out rows only, on as many rows as the real ceiling (the training rows).
+    assert report["rows_sampled"] == 600 and report["real_rows"] == 149 and report["holdout_rows"] == 30
+    assert report["rows_scored"] == report["train_rows"] == 119
+    assert 0.75 < report["quality"] <= 1 and 0 < report["column_shapes"] <= 1 and 0 < report["column_pair_trends"] <= 1
+    assert 0.75 < report["ceiling"]["quality"] <= 1
+    assert report["quality_vs_ceiling"] == pytest.approx(report["quality"] / report["ceiling"]["quality"])
+    novelty = report["novelty"]
+    assert novelty["synthetic_median_distance"] > 0 and novelty["holdout_median_distance"] > 0
+    assert novelty["ratio"] == pytest.approx(novelty["synthetic_median_distance"] / novelty["holdout_median_distance"])
     assert report["diagnostic"] > 0.9
     assert set(report["column_shape_by_column"]) == {*spec.feature_names, "variety"}
     assert report["invalid_rows_kept"] == 0 and report["copies_kept"] == 0
@@ -54,16 +61,32 @@ def test_label_distribution_ratio_and_limit() -> None:
     assert dist["worst_ratio"] == pytest.approx(2.0) and not dist["within_limit"]
 
 
-def _report(quality: float, labels_ok: bool) -> dict:
-    return {"quality": quality, "label_distribution": {"within_limit": labels_ok}}
+def _report(quality: float, labels_ok: bool, *, novelty: float = 1.1, ceiling: float = 0.9, tstr: float = 0.5) -> dict:
+    return {
+        "quality": quality,
+        "quality_vs_ceiling": quality / ceiling,
+        "label_distribution": {"within_limit": labels_ok},
+        "novelty": {"ratio": novelty},
+        "tstr": {"metric": "mse", "train_on_real": 0.45, "train_on_synthetic": tstr},
+    }
 
 
-def test_default_rule_prefers_a_faithful_label_distribution_then_quality() -> None:
-    assert choose_default(_report(0.8, True), None) == (True, "no default yet; quality 0.800")
-    promoted, reason = choose_default(_report(0.91, True), _report(0.90, True))
-    assert promoted and "higher SDMetrics quality 0.910 > 0.900" in reason
-    promoted, reason = choose_default(_report(0.95, False), _report(0.90, True))
+def test_selection_score_weighs_quality_against_its_ceiling_and_train_on_synthetic_equally() -> None:
+    assert selection_score(_report(0.9, True, ceiling=0.9, tstr=0.45)) == pytest.approx(1.0)
+    assert selection_score(_report(0.45, True, ceiling=0.9, tstr=0.45)) == pytest.approx(0.75)
+    assert selection_score(_report(0.9, True, ceiling=0.9, tstr=0.9)) == pytest.approx(0.75)
+    assert selection_score({"quality": 0.95}) == 0.0  # a report from before hold-out scoring
+
+
+def test_default_rule_needs_faithful_labels_and_novel_rows_then_the_higher_score() -> None:
+    promoted, reason = choose_default(_report(0.8, True), None)
+    assert promoted and reason.startswith("no default yet; score")
+    promoted, reason = choose_default(_report(0.85, True, tstr=0.5), _report(0.9, True, tstr=0.6))
+    assert promoted and "higher score" in reason  # better TSTR outweighs a little quality
+    promoted, reason = choose_default(_report(0.95, False), _report(0.80, True))
     assert not promoted and "label distribution outside" in reason
+    promoted, reason = choose_default(_report(0.95, True, novelty=0.5), _report(0.80, True))
+    assert not promoted and "closer to the training rows" in reason  # memorising is not fidelity
     promoted, reason = choose_default(_report(0.80, True), _report(0.95, False))
-    assert promoted and "label distribution within" in reason
+    assert promoted and "eligible" in reason
     assert rank_key(_report(0.7, True)) > rank_key(_report(0.99, False))

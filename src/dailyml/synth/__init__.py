@@ -14,15 +14,16 @@ from dailyml.datasets import DatasetSpec
 if TYPE_CHECKING:
     from dailyml.synth.base import Synthesizer
 
-# algorithm -> (module, class, needs a classification dataset). The order is the order the
-# bench and the docs list them in.
-ALGORITHMS: dict[str, tuple[str, str, bool]] = {
-    "empirical_copula": ("dailyml.synth.copula", "EmpiricalCopula", False),
-    "grouped_gaussian_copula": ("dailyml.synth.sdv_models", "GroupedGaussianCopulaSDV", False),
-    "gaussian_copula": ("dailyml.synth.sdv_models", "GaussianCopulaSDV", False),
-    "ctgan": ("dailyml.synth.sdv_models", "CTGANSDV", False),
-    "tvae": ("dailyml.synth.sdv_models", "TVAESDV", False),
-    "multivariate_gaussian": ("dailyml.synth.copula", "MultivariateGaussian", True),
+# algorithm -> (module, class, the task it needs or None). The order is the order the bench
+# and the docs list them in.
+ALGORITHMS: dict[str, tuple[str, str, str | None]] = {
+    "grade_copula": ("dailyml.synth.copula", "GradeCopula", "regression"),
+    "empirical_copula": ("dailyml.synth.copula", "EmpiricalCopula", None),
+    "grouped_gaussian_copula": ("dailyml.synth.sdv_models", "GroupedGaussianCopulaSDV", None),
+    "gaussian_copula": ("dailyml.synth.sdv_models", "GaussianCopulaSDV", None),
+    "ctgan": ("dailyml.synth.sdv_models", "CTGANSDV", None),
+    "tvae": ("dailyml.synth.sdv_models", "TVAESDV", None),
+    "multivariate_gaussian": ("dailyml.synth.copula", "MultivariateGaussian", "classification"),
 }
 # The contract's name for the per-variety GaussianCopula (it groups per variety on iris).
 ALIASES = {"per_variety_gaussian_copula": "grouped_gaussian_copula"}
@@ -32,7 +33,7 @@ ARTIFACT_FORMAT = "cloudpickle"
 
 def algorithms_for(spec: DatasetSpec) -> list[str]:
     """The algorithms that apply to ``spec``."""
-    return [name for name, (_, _, cls_only) in ALGORITHMS.items() if not cls_only or spec.task == "classification"]
+    return [name for name, (_, _, task) in ALGORITHMS.items() if task is None or spec.task == task]
 
 
 def canonical(algorithm: str) -> str:

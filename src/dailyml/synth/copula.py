@@ -206,6 +206,33 @@ class EmpiricalCopula(_GroupedCopula):
     marginals = "empirical"
 
 
+class GradeCopula(_GroupedCopula):
+    """The empirical copula with one model per (colour, grade) cell instead of one per colour.
+
+    Each grade keeps its own measured marginals and its own rank correlations, so what tells a
+    7 from a 5 (alcohol, volatile acidity, ...) is carried by the marginals themselves rather than
+    by one Gaussian dependence on a latent grade. Train-on-synthetic MSE on the hold-out rows
+    improves from 0.578 (``empirical_copula``) to about 0.51 (docs/generator.md). Regression
+    (graded) datasets only: for a classification dataset ``empirical_copula`` already groups by
+    label.
+    """
+
+    algorithm = "grade_copula"
+    description = (
+        "Gaussian copula per colour and grade, each column's measured distribution within the cell as "
+        "its marginal (ours, numpy/scipy)"
+    )
+    marginals = "empirical"
+
+    def _grouping(self) -> list[str]:
+        return [*(f.name for f in self.spec.categorical_features), "label"]
+
+    def _fit(self, data: pd.DataFrame, progress: FitProgress) -> None:
+        if self.spec.task != "regression":
+            raise SynthesisError("grade_copula needs a graded (regression) dataset; use empirical_copula")
+        super()._fit(data, progress)
+
+
 class MultivariateGaussian(_GroupedCopula):
     algorithm = "multivariate_gaussian"
     description = "One multivariate normal per label (and categorical feature) fitted to the raw values (ours)"
