@@ -80,6 +80,7 @@ class AliasFollower(Generic[LoadedT]):
     def refresh(self) -> None:
         """Load any target that changed since the last look."""
         with self._refresh_lock:
+            failed = False
             for dataset in self.datasets:
                 try:
                     version_id = self.registry.alias_id(dataset, self.kind, self.alias)
@@ -99,9 +100,12 @@ class AliasFollower(Generic[LoadedT]):
                     )
                     self.last_error = None
                 except Exception as exc:  # keep the old target; /readyz reports the error
+                    failed = True
                     self.last_error = f"{dataset}: {exc}"
                     metrics.SERVING_LOADS.labels(dataset, self.kind, self.alias, "failed").inc()
                     log.exception("could not load the %s %s", dataset, self.what)
+            if not failed:  # a look that went through clears an error of the past (a database outage)
+                self.last_error = None
 
     def wake(self) -> None:
         """Look again now, without waiting for the next poll."""

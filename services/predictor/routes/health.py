@@ -25,7 +25,13 @@ def readyz(engine: EngineDep, models: ModelsDep, log: LogDep) -> JSONResponse:
     checks["missing_models"] = [d for d in models.datasets if d not in models.loaded()]
     if models.last_error:
         checks["model_error"] = models.last_error
-    checks["prediction_log"] = {"pending": log.pending, "written": log.written, "dropped": log.dropped}
+    checks["prediction_log"] = {
+        "pending": log.pending,
+        "written": log.written,
+        "dropped": log.dropped,
+        "refused": log.refused,
+        "mode": log.mode,
+    }
     ready = checks["database"] == "ok" and models.ready
     return JSONResponse(
         status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready", **checks}
