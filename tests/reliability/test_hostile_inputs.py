@@ -163,9 +163,7 @@ def _body_cases(method: str, path: str, schema_name: str, schema: dict[str, Any]
     yield Case("json-array", method, path, json_body=[body])
     yield Case("json-string", method, path, json_body="hello")
     yield Case("json-number", method, path, json_body=42)
-    yield Case(
-        "json-null", method, path, content=b"null", headers=JSON
-    )
+    yield Case("json-null", method, path, content=b"null", headers=JSON)
     yield Case("text-plain", method, path, statuses=(415, 422), content=raw, headers={"content-type": "text/plain"})
     yield Case(
         "form-encoded",
