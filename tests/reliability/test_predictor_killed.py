@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import Database
-from tests.support.load import BODIES, online_prediction_ids
+from tests.support.load import PredictionLoad, online_prediction_ids
 from tests.support.processes import start_service
 from tests.support.waiting import wait_until
 
@@ -25,65 +23,27 @@ pytestmark = [pytest.mark.processes, pytest.mark.slow]
 CLIENTS = 16
 
 
-class TimedLoad:
-    """Like ``PredictionLoad``, with the time each 200 arrived (``time.monotonic``)."""
-
-    def __init__(self, url: str) -> None:
-        import threading
-
-        self.url = url
-        self.answered: dict[uuid.UUID, tuple[str, float]] = {}
-        self.errors = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(CLIENTS)]
-        for thread in self._threads:
-            thread.start()
-
-    def _run(self, index: int) -> None:
-        with httpx.Client(base_url=self.url, timeout=30) as client:
-            turn = index
-            while not self._stop.is_set():
-                dataset = ("iris", "wine")[turn % 2]
-                turn += 1
-                try:
-                    r = client.post(f"/{dataset}/predict", json=BODIES[dataset])
-                except httpx.HTTPError:
-                    with self._lock:
-                        self.errors += 1
-                    continue
-                if r.status_code == 200:
-                    with self._lock:
-                        self.answered[uuid.UUID(r.json()["prediction_id"])] = (dataset, time.monotonic())
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
-
-
 @pytest.mark.parametrize("mode", ["async", "sync"])
 def test_kill_9_under_load_loses_at_most_the_last_flush_interval(
     mode: str, sqlite_db: Database, tmp_path: Path
 ) -> None:
     env = {**sqlite_db.env(), "DAILYML_LOG_MODE": mode, "DAILYML_LOG_FLUSH_SECONDS": "0.2"}
     predictor = start_service("predictor", env, tmp_path / "logs")
-    load = TimedLoad(predictor.url)
     try:
-        wait_until(lambda: len(load.answered) >= 1000, 180, "1,000 predictions answered under load")
-        predictor.proc.send_signal(signal.SIGKILL)
-        killed_at = time.monotonic()
-        predictor.proc.wait(timeout=30)
+        with PredictionLoad(predictor.url, CLIENTS) as load:
+            wait_until(lambda: load.ok >= 1000, 180, "1,000 predictions answered under load")
+            predictor.proc.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            predictor.proc.wait(timeout=30)
     finally:
-        load.stop()
         predictor.stop()
     stored = online_prediction_ids(sqlite_db.engine, "iris") | online_prediction_ids(sqlite_db.engine, "wine")
-    lost = {i: t for i, (_, t) in load.answered.items() if i not in stored}
+    lost = {i: t for i, t in load.answered_at.items() if i not in stored}
     print(
-        f"kill -9, log {mode}, {CLIENTS} clients: {len(load.answered)} answered 200, {len(lost)} lost "
+        f"kill -9, log {mode}, {CLIENTS} clients: {load.ok} answered 200, {len(lost)} lost "
         f"(oldest lost answered {killed_at - min(lost.values()):.2f} s before the kill)"
         if lost
-        else f"kill -9, log {mode}, {CLIENTS} clients: {len(load.answered)} answered 200, none lost"
+        else f"kill -9, log {mode}, {CLIENTS} clients: {load.ok} answered 200, none lost"
     )
     if mode == "sync":
         assert not lost
@@ -91,4 +51,4 @@ def test_kill_9_under_load_loses_at_most_the_last_flush_interval(
         # Only the recent ones: answered within the last flush interval plus one write (10 s of
         # slack for a loaded machine; the interval is 0.2 s).
         assert all(killed_at - t < 10 for t in lost.values())
-        assert len(lost) < len(load.answered) / 2
+        assert len(lost) < load.ok / 2

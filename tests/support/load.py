@@ -7,6 +7,7 @@ store holds afterwards (every 200 stored, nothing else).
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -41,6 +42,7 @@ class PredictionLoad:
         self.datasets = datasets
         self.statuses: Counter[int | str] = Counter()
         self.ids: dict[str, list[uuid.UUID]] = {d: [] for d in datasets}
+        self.answered_at: dict[uuid.UUID, float] = {}  # when each 200 arrived (time.monotonic)
         self.retry_after: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -79,7 +81,9 @@ class PredictionLoad:
                 with self._lock:
                     self.statuses[response.status_code] += 1
                     if response.status_code == 200:
-                        self.ids[dataset].append(uuid.UUID(response.json()["prediction_id"]))
+                        prediction_id = uuid.UUID(response.json()["prediction_id"])
+                        self.ids[dataset].append(prediction_id)
+                        self.answered_at[prediction_id] = time.monotonic()
                     elif "Retry-After" in response.headers:
                         self.retry_after.add(str(response.status_code))
 
