@@ -80,8 +80,10 @@ class PostgresServer:
         )
 
     def stop(self) -> None:
+        # As the server's own user: pg_ctl refuses to run as root, and the server would linger
+        # until it noticed its data folder gone.
         subprocess.run(
-            [f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop"],
+            [*self.run_as, f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop"],
             capture_output=True,
             check=False,
         )
