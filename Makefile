@@ -1,4 +1,4 @@
-.PHONY: up up-fast test test-fast test-clock lint bench
+.PHONY: up up-fast test test-fast test-clock lint bench soak
 up:        ## install, then run every service on the embedded default (SQLite)
 	./scripts/up.sh
 up-fast:   ## the same, with fast training and the daily loop every minute
@@ -17,3 +17,6 @@ bench:     ## the benchmarks (they print their figures)
 	.venv/bin/python bench/predictor_latency.py
 	.venv/bin/python bench/monitoring_queries.py
 	.venv/bin/python bench/synthesizers.py
+	.venv/bin/python bench/load.py
+soak:      ## 10 minutes of the whole back end (daily loop each minute, dashboard, predictions): no growth
+	.venv/bin/python bench/soak.py

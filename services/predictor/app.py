@@ -31,7 +31,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry.check_signing()
         model_server = ModelServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
         prediction_log = PredictionLog(
-            engine, cfg.log_flush_seconds, cfg.log_batch_size, cfg.log_queue_max, enabled=cfg.log_predictions
+            engine,
+            cfg.log_flush_seconds,
+            cfg.log_batch_size,
+            cfg.log_queue_max,
+            enabled=cfg.log_predictions,
+            mode=cfg.log_mode,
+            when_full=cfg.log_when_full,
+            retry_max_seconds=cfg.log_retry_max_seconds,
         )
         app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
         app.state.models, app.state.prediction_log = model_server, prediction_log

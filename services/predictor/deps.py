@@ -20,6 +20,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(from_state("engine", 503))]
 RegistryDep = Annotated[Registry, Depends(from_state("registry", 503))]
 ModelsDep = Annotated[ModelServer, Depends(from_state("models", 503))]
-LogDep = Annotated[PredictionLog, Depends(from_state("prediction_log"))]
+LogDep = Annotated[PredictionLog, Depends(from_state("prediction_log", 503))]
 JobsDep = Annotated[JobRunner, Depends(from_state("jobs", 503))]
 AdminDep = admin_guard(get_settings)

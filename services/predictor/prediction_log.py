@@ -1,29 +1,61 @@
 """Online predictions are written to the feature store off the request path, in batches.
 
-A request only appends to an in-memory queue (microseconds); a writer thread drains it every
-``flush_seconds`` or ``batch_size`` entries and writes samples, features and predictions in one
-transaction per batch. A true label posted for a prediction still queued writes it through
-(``write_through``), so an id is usable as soon as it is answered. If the queue is full (the
-database is down for long), entries are dropped and counted rather than slowing or failing
-predictions.
+A request only appends to an in-memory buffer (microseconds); a writer thread drains it every
+``flush_seconds`` (or as soon as ``batch_size`` entries wait) and writes samples, features and
+predictions in one transaction per batch. A true label posted for a prediction still buffered
+writes it through (``write_through``), so an id is usable as soon as it is answered.
+
+The database going away loses nothing: a batch that cannot be written goes back to the front of
+the buffer and is retried, with a backoff up to ``retry_max_seconds``, until the database
+returns; predictions keep being answered from the loaded models meanwhile. The buffer holds at
+most ``max_entries`` (queued and in flight). When it is full, ``when_full`` decides:
+
+- ``refuse`` (default): the prediction is answered 503 ``prediction_log_full`` with
+  ``Retry-After`` and nothing of it is stored, so every prediction answered 200 is stored once
+  the database is back;
+- ``drop_oldest``: the oldest buffered entries make room; each is counted
+  (``dailyml_prediction_log_entries_total{outcome="dropped_buffer_full"}``, ``/readyz``'s
+  ``prediction_log.dropped``).
+
+``mode="async"`` (default) answers before the entry is written: a process killed with ``kill -9``
+loses the entries of the last ``flush_seconds`` plus one write (at most ``max_entries``).
+``mode="sync"`` answers only once the entry is committed (writes of concurrent requests share
+one transaction): nothing answered 200 is ever lost, at the price of a database write in every
+prediction's latency, and predictions answer 503 while the database is down.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 
 from dailyml.datasets import get_spec
+from dailyml.errors import DailyMLError
 from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, insert_samples
 from dailyml.observability import metrics
 
 log = logging.getLogger("dailyml.predictor.log")
+
+LogMode = Literal["async", "sync"]
+WhenFull = Literal["refuse", "drop_oldest"]
+
+
+class LogFullError(DailyMLError):
+    """The buffer of unwritten predictions is full (the database has been away for long)."""
+
+    status, code, retry_after = 503, "prediction_log_full", 5
+
+
+class LogWriteError(DailyMLError):
+    """``mode="sync"``: the prediction could not be stored, so it is not answered."""
+
+    status, code, retry_after = 503, "database_unavailable", 5
 
 
 @dataclass
@@ -33,73 +65,153 @@ class LogEntry:
     prediction: NewPrediction
 
 
+@dataclass
+class _Ticket:
+    """What a request waits on in ``sync`` mode: its entries written (``ok``) or given up."""
+
+    remaining: int
+    done: threading.Event = field(default_factory=threading.Event)
+    ok: bool = True
+
+
 class PredictionLog:
     def __init__(
-        self, engine: Engine, flush_seconds: float, batch_size: int, max_queue: int, enabled: bool = True
+        self,
+        engine: Engine,
+        flush_seconds: float,
+        batch_size: int,
+        max_entries: int,
+        enabled: bool = True,
+        *,
+        mode: LogMode = "async",
+        when_full: WhenFull = "refuse",
+        retry_max_seconds: float = 5.0,
+        sync_timeout_seconds: float = 30.0,
     ) -> None:
         self.engine = engine
         self.enabled = enabled
         self.flush_seconds = flush_seconds
         self.batch_size = batch_size
-        self._queue: queue.Queue[LogEntry] = queue.Queue(maxsize=max_queue)
+        self.max_entries = max_entries
+        self.mode: LogMode = mode
+        self.when_full: WhenFull = when_full
+        self.retry_max_seconds = retry_max_seconds
+        self.sync_timeout_seconds = sync_timeout_seconds
+        self._lock = threading.Lock()  # guards the buffer, the in-flight count, the id set, tickets
+        self._buffer: deque[LogEntry] = deque()
+        self._in_flight = 0
+        self._unwritten: set[uuid.UUID] = set()  # prediction ids buffered or in flight
+        self._tickets: dict[int, _Ticket] = {}  # id(entry) -> its request's ticket (sync mode)
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._flush_lock = threading.Lock()  # a flush returns only when nothing is in flight
-        self._unwritten: set[uuid.UUID] = set()  # prediction ids queued or in flight
+        self._failures = 0  # consecutive failed writes (the backoff)
         self.written = 0
         self.dropped = 0
+        self.refused = 0
         self.failed_batches = 0
 
+    @property
+    def synchronous(self) -> bool:
+        return self.enabled and self.mode == "sync"
+
+    # -- the request side ------------------------------------------------------------------------
     def submit(self, entries: list[LogEntry]) -> None:
-        if not self.enabled:
+        """Buffer ``entries`` (all or none). ``sync`` mode: return once they are written.
+
+        Raises ``LogFullError`` (``refuse``) when they do not fit, ``LogWriteError`` (``sync``)
+        when they could not be written; either way nothing of them is stored.
+        """
+        if not self.enabled or not entries:
             return
-        for entry in entries:
-            prediction_id = entry.prediction.id
-            try:
-                if prediction_id is not None:
-                    self._unwritten.add(prediction_id)
-                self._queue.put_nowait(entry)
-            except queue.Full:
-                self._unwritten.discard(prediction_id)  # type: ignore[arg-type]
-                self.dropped += 1
-                metrics.LOG_ENTRIES.labels("dropped_queue_full").inc()
-        metrics.LOG_QUEUE_DEPTH.set(self._queue.qsize())
+        ticket = _Ticket(len(entries)) if self.mode == "sync" else None
+        with self._lock:
+            held = len(self._buffer) + self._in_flight
+            if held + len(entries) > self.max_entries:
+                if self.when_full == "refuse" or len(entries) > self.max_entries:
+                    self.refused += len(entries)
+                    metrics.LOG_ENTRIES.labels("refused_buffer_full").inc(len(entries))
+                    raise LogFullError(
+                        f"{held} predictions are waiting to be stored (DAILYML_LOG_QUEUE_MAX="
+                        f"{self.max_entries}); the database is probably unavailable, try again shortly"
+                    )
+                self._drop_oldest(held + len(entries) - self.max_entries)
+            for entry in entries:
+                if entry.prediction.id is not None:
+                    self._unwritten.add(entry.prediction.id)
+                if ticket is not None:
+                    self._tickets[id(entry)] = ticket
+            self._buffer.extend(entries)
+            depth = len(self._buffer)
+        metrics.LOG_QUEUE_DEPTH.set(depth)
+        if ticket is not None or (depth >= self.batch_size and not self._failures):
+            self._wake.set()  # (not while the database is away: the writer backs off)
+        if ticket is not None:
+            if not ticket.done.wait(self.sync_timeout_seconds):
+                self._abandon(entries)
+                raise LogWriteError("the prediction could not be stored in time; try again shortly")
+            if not ticket.ok:
+                raise LogWriteError("the prediction could not be stored: the database is unavailable")
+
+    def _drop_oldest(self, count: int) -> None:
+        """Make room for ``count`` entries (the lock held). Only buffered entries can go."""
+        dropped = 0
+        while dropped < count and self._buffer:
+            entry = self._buffer.popleft()
+            self._unwritten.discard(entry.prediction.id)  # type: ignore[arg-type]
+            dropped += 1
+        self.dropped += dropped
+        metrics.LOG_ENTRIES.labels("dropped_buffer_full").inc(dropped)
+
+    def _abandon(self, entries: list[LogEntry]) -> None:
+        """Sync mode, timed out: take back what was not written yet (what was, stays written)."""
+        with self._lock:
+            ids = {id(e) for e in entries}
+            self._buffer = deque(e for e in self._buffer if id(e) not in ids)
+            for entry in entries:
+                self._tickets.pop(id(entry), None)
 
     def write_through(self, prediction_id: uuid.UUID) -> bool:
-        """If ``prediction_id`` is queued or being written, write it now; whether it was."""
-        if prediction_id not in self._unwritten:
-            return False
+        """If ``prediction_id`` is buffered or being written, write it now; whether it was."""
+        with self._lock:
+            if prediction_id not in self._unwritten:
+                return False
         self.flush()
         return True
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        """Entries not written yet (buffered or in flight)."""
+        with self._lock:
+            return len(self._buffer) + self._in_flight
 
+    # -- the writer side -------------------------------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="prediction-log", daemon=True)
         self._thread.start()
 
-    def _drain(self) -> list[LogEntry]:
-        batch: list[LogEntry] = []
-        while len(batch) < self.batch_size:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        metrics.LOG_QUEUE_DEPTH.set(self._queue.qsize())
+    def _take(self) -> list[LogEntry]:
+        with self._lock:
+            count = min(self.batch_size, len(self._buffer))
+            batch = [self._buffer.popleft() for _ in range(count)]
+            self._in_flight += count
+            depth = len(self._buffer)
+        metrics.LOG_QUEUE_DEPTH.set(depth)
         return batch
 
     def flush(self) -> int:
-        """Write everything queued now; returns how many entries were written."""
+        """Write everything buffered now; how many entries were written. Stops at the first
+        batch that fails (it is back in the buffer, retried by the writer thread)."""
         total = 0
         with self._flush_lock:
-            while batch := self._drain():
-                self._write(batch)
+            while batch := self._take():
+                if not self._write(batch):
+                    break
                 total += len(batch)
         return total
 
-    def _write(self, batch: list[LogEntry]) -> None:
+    def _write(self, batch: list[LogEntry]) -> bool:
         by_dataset: dict[str, list[LogEntry]] = defaultdict(list)
         for entry in batch:
             by_dataset[entry.dataset].append(entry)
@@ -109,24 +221,80 @@ class PredictionLog:
                     spec = get_spec(dataset)
                     insert_samples(conn, spec, [e.sample for e in entries], "online")
                     insert_predictions(conn, spec, [e.prediction for e in entries])
+        except Exception as exc:
+            self._failed(batch, exc)
+            return False
+        if self._failures:
+            log.warning("the prediction log writes again after %d failed attempts", self._failures)
+        self._failures = 0
+        with self._lock:
+            self._in_flight -= len(batch)
             self.written += len(batch)
-            metrics.LOG_BATCHES.labels("written").inc()
-            metrics.LOG_ENTRIES.labels("written").inc(len(batch))
-        except Exception:
-            self.failed_batches += 1
-            self.dropped += len(batch)
-            metrics.LOG_BATCHES.labels("failed").inc()
-            metrics.LOG_ENTRIES.labels("dropped_write_failed").inc(len(batch))
-            log.exception("could not write %d logged predictions", len(batch))
-        finally:
             self._unwritten.difference_update(e.prediction.id for e in batch)
+            finished = self._settle(batch, ok=True)
+        metrics.LOG_BATCHES.labels("written").inc()
+        metrics.LOG_ENTRIES.labels("written").inc(len(batch))
+        for ticket in finished:
+            ticket.done.set()
+        return True
+
+    def _failed(self, batch: list[LogEntry], exc: Exception) -> None:
+        self.failed_batches += 1
+        self._failures += 1
+        metrics.LOG_BATCHES.labels("failed").inc()
+        if self._failures == 1:
+            log.warning("could not write %d logged predictions (kept, retried): %s", len(batch), exc)
+        with self._lock:
+            self._in_flight -= len(batch)
+            if self.mode == "sync":
+                # Their requests answer 503: they must not be stored later.
+                self._unwritten.difference_update(e.prediction.id for e in batch)
+                finished = self._settle(batch, ok=False)
+            else:
+                self._buffer.extendleft(reversed(batch))  # back in front, in order
+                finished = []
+                excess = len(self._buffer) + self._in_flight - self.max_entries
+                if excess > 0:
+                    self._drop_oldest(excess)
+            depth = len(self._buffer)
+        metrics.LOG_QUEUE_DEPTH.set(depth)
+        for ticket in finished:
+            ticket.done.set()
+
+    def _settle(self, batch: list[LogEntry], *, ok: bool) -> list[_Ticket]:
+        """Sync mode (the lock held): the tickets whose every entry is now settled."""
+        finished = []
+        for entry in batch:
+            ticket = self._tickets.pop(id(entry), None)
+            if ticket is None:
+                continue
+            ticket.ok = ticket.ok and ok
+            ticket.remaining -= 1
+            if ticket.remaining == 0:
+                finished.append(ticket)
+        return finished
+
+    def _backoff(self) -> float:
+        if not self._failures:
+            return self.flush_seconds
+        return min(self.flush_seconds * 2**self._failures, self.retry_max_seconds)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            self.flush()
+        while not self._stop.is_set():
+            self._wake.wait(self._backoff())
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the writer die; the next round tries again
+                log.exception("the prediction log writer failed")
 
     def stop(self) -> None:
+        """Stop the writer and write what is left (one attempt: a database still away keeps it)."""
         self._stop.set()
+        self._wake.set()
         if self._thread:
             self._thread.join(timeout=5)
         self.flush()
+        left = self.pending
+        if left:
+            log.error("stopping with %d logged predictions unwritten (the database is unavailable)", left)

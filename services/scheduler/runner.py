@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from dailyml.clients.predictor import PredictorClient
@@ -222,13 +223,33 @@ class Runner:
             log.warning("%s %s %s failed (attempt %d): %s", job, dataset, key, run.attempts, error, extra=done)
         else:
             log.info("%s %s %s succeeded: %s", job, dataset, key, counts, extra=done)
-        runlog.finish(self.engine, run, status=status, counts=counts, error=error, now=self.clock())
+        # The work is done: the database being away now must not leave the run "running" until
+        # run_timeout_minutes (it would be taken over and redone); record it once it is back.
+        self._when_database_answers(
+            "record the run's outcome",
+            lambda: runlog.finish(self.engine, run, status=status, counts=counts, error=error, now=self.clock()),
+        )
         metrics.SCHEDULER_RUNS.labels(job, dataset, status).inc()
         metrics.SCHEDULER_RUN_DURATION.labels(job, dataset).observe(seconds)
         if status == "succeeded":
             metrics.SCHEDULER_LAST_SUCCESS.labels(job, dataset).set(time.time())
         final = runlog.get_run(self.engine, job, dataset, key)
         return runlog.Claim(final or run, True, claim.outcome)
+
+    def _when_database_answers(self, what: str, write: Any) -> Any:
+        """``write()``, retried with backoff while the database is unavailable, for at most
+        ``run_timeout_minutes`` (after that the run would be taken over anyway) or until stopped."""
+        delay = self.settings.backoff_seconds
+        deadline = time.monotonic() + self.settings.run_timeout_minutes * 60
+        while True:
+            try:
+                return write()
+            except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+                if self.stopping.is_set() or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("the database is unavailable (%s); will %s in %.1f s", type(exc).__name__, what, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, self.settings.backoff_max_seconds)
 
     def stop(self) -> None:
         self.stopping.set()

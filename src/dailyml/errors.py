@@ -10,6 +10,7 @@ class DailyMLError(Exception):
 
     status: int = 500
     code: str = "internal_error"
+    retry_after: int | None = None  # seconds; sent as ``Retry-After`` (a 503 that will pass)
 
     def __init__(self, message: str, detail: Any = None) -> None:
         super().__init__(message)
@@ -30,7 +31,7 @@ class InvalidInputError(DailyMLError):
 
 
 class NotReadyError(DailyMLError):
-    status, code = 503, "not_ready"
+    status, code, retry_after = 503, "not_ready", 5
 
 
 class ArtifactIntegrityError(DailyMLError):

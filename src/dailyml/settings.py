@@ -77,9 +77,32 @@ class Settings(BaseSettings):
 
     model_poll_seconds: float = Field(default=2.0, gt=0, description="How often replicas look for a new champion.")
     log_predictions: bool = Field(default=True, description="Log online predictions to the feature store.")
-    log_flush_seconds: float = Field(default=0.2, gt=0, description="Prediction log batching interval.")
+    log_flush_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        description="Prediction log batching interval: in async mode, what a kill -9 can lose is the "
+        "predictions answered in about this long (plus one write).",
+    )
     log_batch_size: int = Field(default=500, gt=0)
-    log_queue_max: int = Field(default=100_000, gt=0)
+    log_queue_max: int = Field(
+        default=100_000,
+        gt=0,
+        description="Predictions held in memory while they cannot be written (database away); see "
+        "DAILYML_LOG_WHEN_FULL. About 1.1 KB each (measured).",
+    )
+    log_mode: Literal["async", "sync"] = Field(
+        default="async",
+        description="async: answer, then write (fast; a kill -9 loses the last flush interval). sync: answer "
+        "once written (no loss; a write in every prediction's latency; 503 while the database is away).",
+    )
+    log_when_full: Literal["refuse", "drop_oldest"] = Field(
+        default="refuse",
+        description="The prediction log is full: refuse new predictions (503, Retry-After; every 200 is "
+        "stored) or drop the oldest unwritten ones (counted in /metrics and /readyz).",
+    )
+    log_retry_max_seconds: float = Field(
+        default=5.0, gt=0, description="Longest wait between attempts to write the log while the database is away."
+    )
     job_heartbeat_seconds: float = Field(
         default=5.0, gt=0, description="How often a process renews the heartbeat of its background jobs and runs."
     )

@@ -46,10 +46,14 @@ ERROR_STATUSES: dict[int, str] = {
     413: "The body is larger than DAILYML_MAX_BODY_BYTES",
     422: "Invalid request: one detail item per broken rule",
     429: "Too many predictions from this client (DAILYML_RATE_LIMIT_PER_SECOND); see Retry-After",
-    503: "Not ready: the database is unavailable, or no model is loaded yet",
+    503: "Unavailable for now (see Retry-After): the database is unavailable, no model is loaded yet, "
+    "or the predictions waiting to be stored fill the prediction log",
 }
 _ANSWERS = "__dailyml_error_statuses__"
 _DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError)
+RETRY_AFTER_SECONDS = 5
+_RETRY_AFTER_HEADER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+RETRY_LATER = {"Retry-After": str(RETRY_AFTER_SECONDS)}  # every 503: the database or a model will be back
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -174,6 +178,9 @@ def document_errors(app: FastAPI) -> None:
                         "description": ERROR_STATUSES[status],
                         "content": {"application/json": {"schema": ref}},
                     }
+                unavailable = responses.get("503", {})
+                if unavailable.get("content", {}).get("application/json", {}).get("schema") == ref:
+                    unavailable["headers"] = {"Retry-After": _RETRY_AFTER_HEADER}
         schemas = document["components"]["schemas"]
         for fastapi_default in ("HTTPValidationError", "ValidationError"):
             schemas.pop(fastapi_default, None)
@@ -225,7 +232,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _ours(_: Request, exc: DailyMLError) -> JSONResponse:
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        return error_response(exc.status, exc.code, exc.message, detail=exc.detail)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return error_response(exc.status, exc.code, exc.message, detail=exc.detail, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -242,13 +250,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
         if isinstance(exc, _DATABASE_DOWN):
             log.warning("database unavailable: %s", exc.orig)
-            return error_response(503, "database_unavailable", "the database is unavailable; try again shortly")
+            return error_response(
+                503, "database_unavailable", "the database is unavailable; try again shortly", headers=RETRY_LATER
+            )
         return await _unexpected(request, exc)
 
     @app.exception_handler(sa_exc.TimeoutError)
     async def _pool_timeout(_: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
         log.warning("no database connection free: %s", exc)
-        return error_response(503, "database_unavailable", "the database is busy; try again shortly")
+        return error_response(
+            503, "database_unavailable", "the database is busy; try again shortly", headers=RETRY_LATER
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

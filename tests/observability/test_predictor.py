@@ -86,7 +86,8 @@ def test_metrics_after_real_traffic_equal_what_was_sent(predictor) -> None:  # t
         assert scrape.value("dailyml_serving_version_changed_timestamp_seconds", dataset=dataset) > 1.7e9
 
     assert scrape.value("dailyml_prediction_log_entries_total", outcome="written") == 12
-    assert scrape.value("dailyml_prediction_log_entries_total", outcome="dropped_queue_full") == 0
+    assert scrape.value("dailyml_prediction_log_entries_total", outcome="dropped_buffer_full") == 0
+    assert scrape.value("dailyml_prediction_log_entries_total", outcome="refused_buffer_full") == 0
     assert scrape.value("dailyml_prediction_log_batches_total", outcome="written") >= 1
     assert scrape.value("dailyml_prediction_log_batches_total", outcome="failed") == 0
     assert scrape.value("dailyml_prediction_log_queue_depth") == 0

@@ -32,6 +32,8 @@ class PostgresServer:
     datadir: Path
     port: int
     user: str = "dailyml"
+    opts: str = ""
+    run_as: tuple[str, ...] = ()
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -49,9 +51,39 @@ class PostgresServer:
         with psycopg.connect(self.admin_conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def stop(self) -> None:
+    def outage_begins(self) -> None:
+        """Stop the server as an operator would (``pg_ctl stop -m fast``: sessions cut)."""
         subprocess.run(
-            [f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop"],
+            [*self.run_as, f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
+            check=True,
+            capture_output=True,
+        )
+
+    def outage_ends(self) -> None:
+        """Start it again, same data, same port."""
+        log = self.datadir.parent / "log"
+        subprocess.run(
+            [
+                *self.run_as,
+                f"{self.bindir}/pg_ctl",
+                "-D",
+                str(self.datadir),
+                "-o",
+                self.opts,
+                "-l",
+                str(log),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        # As the server's own user: pg_ctl refuses to run as root, and the server would linger
+        # until it noticed its data folder gone.
+        subprocess.run(
+            [*self.run_as, f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop"],
             capture_output=True,
             check=False,
         )
@@ -87,7 +119,7 @@ def start_postgres() -> PostgresServer:
         capture_output=True,
         env=env,
     )
-    server = PostgresServer(bindir, datadir, port)
+    server = PostgresServer(bindir, datadir, port, opts=opts, run_as=tuple(run_as))
 
     def accepts_connections() -> bool:
         with psycopg.connect(server.admin_conninfo(), connect_timeout=5):

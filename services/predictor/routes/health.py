@@ -30,5 +30,11 @@ def readyz(engine: EngineDep, models: ModelsDep, log: LogDep, registry: Registry
     if models.last_error:
         checks["model_error"] = models.last_error
     checks["artifact_signing"] = "on" if registry.signs else "off"
-    checks["prediction_log"] = {"pending": log.pending, "written": log.written, "dropped": log.dropped}
+    checks["prediction_log"] = {
+        "pending": log.pending,
+        "written": log.written,
+        "dropped": log.dropped,
+        "refused": log.refused,
+        "mode": log.mode,
+    }
     return readiness(checks, database_ok=checks["database"] == "ok", loaded_all=models.ready, degraded=bool(degraded))

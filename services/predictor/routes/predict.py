@@ -76,7 +76,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
     async def predict(body: Instance, models: ModelsDep, log: LogDep) -> Any:  # type: ignore[valid-type]
         model = models.get(spec.name)
         row = [body.model_dump()]  # type: ignore[attr-defined]
-        if model.compiled is not None and model.compiled.inline:
+        if model.compiled is not None and model.compiled.inline and not log.synchronous:
             # A compiled one-row predict costs tens of microseconds: cheaper inline on the event
             # loop than a trip through the threadpool.
             return _predict_and_log(spec, model, row, log)[0]

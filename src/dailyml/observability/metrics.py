@@ -63,13 +63,14 @@ LOG_QUEUE_DEPTH = Gauge(
 )
 LOG_BATCHES = Counter(
     "dailyml_prediction_log_batches",
-    "Batches of logged predictions, by outcome (written; failed: the database refused, entries dropped).",
+    "Attempts to write a batch of logged predictions, by outcome (written; failed: kept and retried).",
     ["outcome"],
 )
 LOG_ENTRIES = Counter(
     "dailyml_prediction_log_entries",
-    "Logged predictions, by outcome: written, dropped_queue_full, dropped_write_failed. "
-    "A failed batch is not retried (the log is best-effort by design): retried is always 0.",
+    "Logged predictions, by outcome: written; refused_buffer_full (answered 503, not stored); "
+    "dropped_buffer_full (DAILYML_LOG_WHEN_FULL=drop_oldest: answered 200, never stored). A batch the "
+    "database refuses is kept and retried, not dropped.",
     ["outcome"],
 )
 
