@@ -25,7 +25,7 @@ from tests.deploy.manifests import (
     consumers_of,
     container_env,
     default_is_none,
-    dockerfiles,
+    image_targets,
     kubectl,
     kustomize,
     overlay_copy,
@@ -152,7 +152,7 @@ def test_writable_paths_are_private_emptydirs_no_volume_is_shared(docs: Docs) ->
 
 
 def test_images_are_the_ones_the_dockerfiles_build(base: Docs, overlay: Docs) -> None:
-    built = set(dockerfiles())
+    built = set(image_targets())
     used = set()
     for name, workload in workloads(base).items():
         for container in pod_spec(workload)["containers"]:
