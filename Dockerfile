@@ -35,32 +35,41 @@ RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
       || { echo "the wheelhouse is empty: run scripts/wheelhouse.sh first (docs/deployment.md)" >&2; exit 1; } \
     && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install -q -c requirements.lock pip setuptools wheel
-# The dependencies of one set of extras, from pyproject.toml alone, so that a code change reuses
-# this layer. The empty packages only let pip resolve the project; it is replaced below.
+
+# ---- what each virtualenv needs: the project's requirements of one set of extras, as a file ------
+# Only these files feed the dependency layers below (BuildKit keys a COPY by its content): editing
+# pyproject.toml elsewhere (tool settings, the version) reuses them.
+FROM build AS requirements
 COPY pyproject.toml ./
-RUN mkdir -p src/dailyml services frontends \
-    && touch README.md src/dailyml/__init__.py services/__init__.py frontends/__init__.py
+RUN mkdir /requirements && python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+[open(f"/requirements/{e}.txt", "w").write("\n".join([*p["dependencies"], *p["optional-dependencies"][e]]) + "\n") \
+ for e in ("predictor", "generator", "scheduler", "frontends")]'
 
 FROM build AS venv-predictor
-# The core plus FastAPI: no torch, no sdv (tests/deploy checks the built image).
+# The core plus FastAPI: no torch, no sdv (the container test checks the built image).
+COPY --from=requirements /requirements/predictor.txt ./
 RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
-    pip install -q --no-build-isolation -c requirements.lock ".[predictor]" && pip uninstall -q -y dailyml
+    pip install -q -c requirements.lock -r predictor.txt
 
 FROM build AS venv-generator
 # torch is the CPU build pinned in the lock (+cpu): never the multi-GB CUDA one.
+COPY --from=requirements /requirements/generator.txt ./
 RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
-    pip install -q --no-build-isolation -c requirements.lock ".[generator]" && pip uninstall -q -y dailyml
+    pip install -q -c requirements.lock -r generator.txt
 
 FROM build AS venv-scheduler
+COPY --from=requirements /requirements/scheduler.txt ./
 RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
-    pip install -q --no-build-isolation -c requirements.lock ".[scheduler]" && pip uninstall -q -y dailyml
+    pip install -q -c requirements.lock -r scheduler.txt
 
 FROM build AS venv-frontends
+COPY --from=requirements /requirements/frontends.txt ./
 RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
-    pip install -q --no-build-isolation -c requirements.lock ".[frontends]" && pip uninstall -q -y dailyml
+    pip install -q -c requirements.lock -r frontends.txt
 
 # ---- the project itself, as a wheel (not editable), on top of each virtualenv ---------------------
 FROM build AS project
+COPY pyproject.toml README.md ./
 COPY src ./src
 COPY services ./services
 COPY frontends ./frontends

@@ -31,10 +31,8 @@ local_base() {
     fi
     "$DOCKER" import "$tarball" "$LOCAL_BASE" >/dev/null
   fi
-  if ! "$DOCKER" image inspect "$LOCAL_POSTGRES" >/dev/null 2>&1; then
-    # apt needs the Debian mirror: this one build step runs with the host's network.
-    "$DOCKER" build -q --network host --build-arg BASE_IMAGE="$LOCAL_BASE" -t "$LOCAL_POSTGRES" deploy/postgres >/dev/null
-  fi
+  # apt needs the Debian mirror: this one build runs with the host's network (layer-cached).
+  "$DOCKER" build -q --network host --build-arg BASE_IMAGE="$LOCAL_BASE" -t "$LOCAL_POSTGRES" deploy/postgres >/dev/null
 }
 
 BASE_IMAGE="${BASE_IMAGE:-python:3.11-slim-bookworm}"

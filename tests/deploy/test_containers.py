@@ -37,7 +37,8 @@ from tests.support import clock, requirements
 from tests.support.net import free_port
 from tests.support.waiting import NotYet, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.containers]
+# The first test builds and starts everything (cold: the wheelhouse, the base image, every image).
+pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.timeout(3600)]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "containers"
