@@ -15,9 +15,9 @@ import yaml
 
 from dailyml.cli import SERVICES
 from tests.deploy.manifests import (
+    DEPLOYMENT_VALUES,
     FRONTENDS,
     K8S,
-    DEPLOYMENT_VALUES,
     SECRETS,
     Peer,
     allowed,
