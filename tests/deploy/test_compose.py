@@ -112,6 +112,8 @@ def test_dailyml_containers_are_locked_down_like_the_pods(model: dict[str, Any])
         assert service["cap_drop"] == ["ALL"], name
         assert "no-new-privileges:true" in service["security_opt"], name
         assert "/tmp" in service["tmpfs"], name
+        if name != "db":
+            assert "/var/lib/dailyml:uid=10001,gid=10001" in service["tmpfs"], name
 
 
 def test_backends_share_postgres_and_the_database_artifact_store(model: dict[str, Any]) -> None:

@@ -364,6 +364,9 @@ def test_every_container_runs_as_non_root_on_a_read_only_root(stack: Stack) -> N
             assert denied.returncode != 0 and "Read-only file system" in denied.stderr, (name, denied.stderr)
             scratch = stack.exec(name, "sh", "-c", "touch /tmp/dailyml-write-test")
             assert scratch.returncode == 0, (name, scratch.stderr)
+            if name != "db":
+                home = stack.exec(name, "sh", "-c", 'touch "$DAILYML_HOME/dailyml-write-test"')
+                assert home.returncode == 0, (name, home.stderr)
     stack.report["uids"] = users
 
 
