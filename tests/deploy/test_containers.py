@@ -30,6 +30,7 @@ import httpx
 import pytest
 import yaml
 
+from dailyml.datasets import IRIS as IRIS_SPEC
 from tests.conftest import ADMIN_TOKEN
 from tests.deploy.engine import Engine, docker_engine, why_unavailable
 from tests.deploy.manifests import K8S, REPO, write_env_file
@@ -192,6 +193,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # The test drives the daily run itself: crons that neither fire nor are caught up.
             DAILYML_SCHEDULER_DAILY_CRON=clock.daily_cron_fired(timedelta(hours=12)),
             DAILYML_SCHEDULER_RETRAIN_CRON=clock.yearly_cron_fired(timedelta(days=180)),
+            DAILYML_SCHEDULER_TIMEZONE=str(clock.scheduler_timezone()),
             DAILYML_SCHEDULER_RUN_ON_FIRST_START="false",
             DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS="0.001",
             DAILYML_RATE_LIMIT_PER_SECOND="0",
@@ -278,7 +280,7 @@ def test_dashboard_and_gradio_in_chromium(stack: Stack) -> None:
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(stack.url("dashboard") + "/?dataset=iris", wait_until="domcontentloaded")
             try:
-                page.get_by_role("heading", name="Iris · monitoring").wait_for(timeout=90_000)
+                page.get_by_role("heading", name=f"{IRIS_SPEC.title} · monitoring").wait_for(timeout=90_000)
                 page.get_by_text("Confusion matrix").first.wait_for(timeout=60_000)
                 page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=60_000)
             except Exception:
