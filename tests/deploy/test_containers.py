@@ -201,8 +201,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         stack = Stack(engine, f"dailymltest{uuid.uuid4().hex[:8]}", env_file, ports, report)
         try:
+            started = time.monotonic()
             stack.compose("up", "--detach", "--no-build", timeout=1800)
-            report["first up: every container healthy (s)"] = round(stack.wait_healthy(900), 1)
+            stack.wait_healthy(900)
+            report["first up until every container is healthy (s)"] = round(time.monotonic() - started, 1)
             yield stack
         finally:
             for name in ("db", "migrate", *SERVICES):
@@ -326,8 +328,8 @@ def test_down_and_up_keeps_the_data_in_the_volume(stack: Stack) -> None:
     stack.compose("down", "--timeout", "30", timeout=300)
     assert not stack.containers(), "down removes the containers"
     stack.compose("up", "--detach", "--no-build", timeout=900)
-    stack.report["down + up: every container healthy (s)"] = round(stack.wait_healthy(900), 1)
-    stack.report["down + up total (s)"] = round(time.monotonic() - started, 1)
+    stack.wait_healthy(900)
+    stack.report["down, then up until every container is healthy (s)"] = round(time.monotonic() - started, 1)
     assert history_ids(stack, "iris") >= before["iris"]
     after = httpx.get(stack.url("predictor") + "/iris/models", timeout=30).json()
     assert after == before["models"], "migrate on the second start only checks: same versions, same champion"
