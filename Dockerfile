@@ -10,6 +10,8 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # ---- base: the unprivileged user and the environment every image shares --------------------------
 FROM ${BASE_IMAGE} AS base
+# scripts/images.sh removes the images a rebuild left untagged by this label.
+LABEL io.dailyml.image=true
 RUN groupadd --system --gid 10001 dailyml \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/dailyml --shell /usr/sbin/nologin dailyml \
     && mkdir -p /var/lib/dailyml \

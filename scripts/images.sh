@@ -47,3 +47,5 @@ for target in "${TARGETS[@]}"; do
     -t "$PREFIX/$target:$TAG" . >/dev/null
   echo "built $PREFIX/$target:$TAG in $((SECONDS - start)) s" >&2
 done
+# The images this rebuild replaced (untagged now): not kept.
+"$DOCKER" image prune -f --filter label=io.dailyml.image=true >/dev/null

@@ -28,12 +28,11 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from dailyml.datasets import IRIS as IRIS_SPEC
 from tests.conftest import ADMIN_TOKEN
 from tests.deploy.engine import Engine, docker_engine, why_unavailable
-from tests.deploy.manifests import K8S, REPO, write_env_file
+from tests.deploy.manifests import K8S, REPO, kustomize, write_env_file
 from tests.support import clock, requirements
 from tests.support.net import free_port
 from tests.support.waiting import NotYet, wait_until
@@ -197,6 +196,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             DAILYML_SCHEDULER_RUN_ON_FIRST_START="false",
             DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS="0.001",
             DAILYML_RATE_LIMIT_PER_SECOND="0",
+            # Predictions stay in the predictor's log queue until its shutdown flushes them: the
+            # restart check then proves the flush (the batch size, 500, is not reached).
+            DAILYML_LOG_FLUSH_SECONDS="60",
             **{f"TEST_{name.upper()}_PORT": str(port) for name, port in ports.items()},
         )
         stack = Stack(engine, f"dailymltest{uuid.uuid4().hex[:8]}", env_file, ports, report)
@@ -310,6 +312,9 @@ def test_dashboard_and_gradio_in_chromium(stack: Stack) -> None:
 def test_restarting_the_predictor_loses_no_prediction(stack: Stack) -> None:
     """Predictions are logged in the background: a restart (SIGTERM) must flush them first."""
     made = {predict(stack, "iris", {**IRIS, "sepal_length": 5.0 + i / 100})["prediction_id"] for i in range(40)}
+    stack.report["restart predictor: predictions still queued when it was stopped"] = len(
+        made - history_ids(stack, "iris")
+    )
     started = time.monotonic()
     stack.compose("restart", "predictor", timeout=300)
     stack.wait_healthy(300)
@@ -337,14 +342,13 @@ def test_down_and_up_keeps_the_data_in_the_volume(stack: Stack) -> None:
 
 
 def _k8s_read_only() -> dict[str, bool]:
-    """Which workloads k8s/base runs with a read-only root filesystem."""
+    """Which workloads k8s/base (rendered) runs with a read-only root filesystem."""
     found = {}
-    for path in (K8S / "base").glob("*.yaml"):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc["kind"] in ("Deployment", "StatefulSet", "Job"):
-                (container,) = doc["spec"]["template"]["spec"]["containers"]
-                name = {"postgres": "db"}.get(doc["metadata"]["name"], doc["metadata"]["name"])
-                found[name] = container["securityContext"].get("readOnlyRootFilesystem", False)
+    for doc in kustomize(K8S / "base"):
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
+            (container,) = doc["spec"]["template"]["spec"]["containers"]
+            name = {"postgres": "db"}.get(doc["metadata"]["name"], doc["metadata"]["name"])
+            found[name] = container["securityContext"].get("readOnlyRootFilesystem", False)
     return found
 
 
