@@ -26,8 +26,9 @@ local_base() {
     if [ ! -f "$tarball" ]; then
       command -v mmdebstrap >/dev/null || { echo "mmdebstrap is missing: apt-get install -y mmdebstrap" >&2; exit 1; }
       echo "making the Debian base $tarball (mmdebstrap)" >&2
-      mmdebstrap --quiet --variant=apt --include=python3.11,python3-venv,ca-certificates bookworm "$tarball.tmp"
-      mv "$tarball.tmp" "$tarball"
+      # (the output's extension says its format: a tarball, written aside until complete)
+      mmdebstrap --quiet --variant=apt --include=python3.11,python3-venv,ca-certificates bookworm "$tarball.partial.tar"
+      mv "$tarball.partial.tar" "$tarball"
     fi
     "$DOCKER" import "$tarball" "$LOCAL_BASE" >/dev/null
   fi
