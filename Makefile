@@ -1,4 +1,4 @@
-.PHONY: up up-fast test test-fast test-clock lint bench soak
+.PHONY: up up-fast test test-fast test-clock lint bench soak images
 up:        ## install, then run every service on the embedded default (SQLite)
 	./scripts/up.sh
 up-fast:   ## the same, with fast training and the daily loop every minute
@@ -9,10 +9,13 @@ test-fast: ## the inner loop: unit and in-process API tests on SQLite (no proces
 	./scripts/test.sh --fast
 test-clock: ## the scheduler, daily-loop and dashboard suites with the clock at night, near midnight, across DST
 	./scripts/test.sh --clock-only
-lint:      ## ruff (lint + format) everywhere, mypy on the core, services and frontends
+lint:      ## ruff (lint + format) everywhere, mypy on the core, services and frontends, the lock against the venv
+	.venv/bin/python scripts/lock.py --check
 	.venv/bin/ruff check src services frontends tests bench
 	.venv/bin/ruff format --check src services frontends tests bench
 	.venv/bin/mypy src/dailyml services frontends
+images:    ## the five images, built offline from the wheelhouse of requirements.lock (docs/deployment.md)
+	./scripts/images.sh
 bench:     ## the benchmarks (they print their figures)
 	.venv/bin/python bench/predictor_latency.py
 	.venv/bin/python bench/monitoring_queries.py

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install, then run the tests.
 #   scripts/test.sh               the whole suite (unit, API, SQLite and a real PostgreSQL started by
-#                                 the tests, service processes over HTTP, Chromium), then the
+#                                 the tests, service processes over HTTP, Chromium, the images
+#                                 built and the compose stack run in Docker), then the
 #                                 clock-sensitive suites again with the clock at other instants
 #   scripts/test.sh --fast        the inner loop: unit and in-process API tests on SQLite (< 90 s)
 #   scripts/test.sh --clock-only  only the clock-sensitive suites at the other instants
@@ -24,6 +25,10 @@ fi
 need_apt=()
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The container test (tests/deploy/test_containers.py): Debian's Docker engine and CLI, and
+# mmdebstrap for the local Debian base image; the test starts dockerd itself.
+[ -x /usr/bin/docker ] && command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -2,7 +2,8 @@
 
 Supported: ``resources`` (files and folders), ``namespace``, ``labels`` (without selectors or
 templates), ``images``, ``replicas``, ``secretGenerator`` (``envs``, name without the content hash
-that kustomize appends) and ``patches`` (JSON 6902 with a kind/name target). Anything else raises,
+that kustomize appends) and ``patches`` (JSON 6902, inline or from a file, with a target by kind,
+name and/or label selector ``k=v[,k=v]``), applied in kustomize's order. Anything else raises,
 so a kustomization that outgrows this renderer fails loudly instead of rendering wrong. Where
 kubectl exists, tests/deploy/test_kubernetes.py checks that both render the same objects.
 """
@@ -45,7 +46,7 @@ def render(directory: Path) -> list[dict[str, Any]]:
             docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
     docs += [_secret(directory, g) for g in spec.get("secretGenerator", [])]
     for patch in spec.get("patches", []):
-        _patch(docs, patch)
+        _patch(directory, docs, patch)
     for item in spec.get("replicas", []):
         for doc in docs:
             if doc["kind"] in ("Deployment", "StatefulSet") and doc["metadata"]["name"] == item["name"]:
@@ -100,15 +101,29 @@ def _image(image: str, rules: list[dict[str, Any]]) -> str:
     return image
 
 
-def _patch(docs: list[dict[str, Any]], patch: dict[str, Any]) -> None:
+def _matches(doc: dict[str, Any], target: dict[str, Any]) -> bool:
+    if "kind" in target and doc["kind"] != target["kind"]:
+        return False
+    if "name" in target and doc["metadata"]["name"] != target["name"]:
+        return False
+    labels = doc["metadata"].get("labels", {})
+    for pair in filter(None, target.get("labelSelector", "").split(",")):
+        key, _, value = pair.partition("=")
+        if labels.get(key.strip()) != value.strip():
+            return False
+    return True
+
+
+def _patch(directory: Path, docs: list[dict[str, Any]], patch: dict[str, Any]) -> None:
     target = patch["target"]
-    if set(target) - {"kind", "name"} or "path" in patch:
+    if set(target) - {"kind", "name", "labelSelector"} or set(patch) - {"target", "patch", "path"}:
         raise NotImplementedError(f"patch form not supported: {patch}")
-    matched = [d for d in docs if d["kind"] == target["kind"] and d["metadata"]["name"] == target["name"]]
+    text = (directory / patch["path"]).read_text() if "path" in patch else patch["patch"]
+    matched = [d for d in docs if _matches(d, target)]
     if not matched:
         raise ValueError(f"patch target {target} not found")
     for doc in matched:
-        for op in yaml.safe_load(patch["patch"]):
+        for op in yaml.safe_load(text):
             *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].lstrip("/").split("/")]
             node: Any = doc
             for part in parents:

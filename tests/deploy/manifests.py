@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from dailyml.cli import SERVICES
+
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
 OVERLAY = K8S / "overlays" / "example"
@@ -391,10 +393,12 @@ class Instruction:
     keyword: str
     args: str
     stage: int
+    stage_name: str = ""
 
 
 def dockerfile_instructions(path: Path) -> list[Instruction]:
-    """The instructions of a Dockerfile (continuations joined, comments dropped), with their stage."""
+    """The instructions of a Dockerfile (continuations joined, comments dropped), with their stage
+    (the index of the FROM they follow; ``-1`` before the first) and that stage's name."""
     logical: list[str] = []
     buffer = ""
     for raw in path.read_text().splitlines():
@@ -410,12 +414,15 @@ def dockerfile_instructions(path: Path) -> list[Instruction]:
         buffer = ""
     instructions = []
     stage = -1
+    name = ""
     for line in logical:
         keyword, _, args = line.partition(" ")
         keyword = keyword.upper()
         if keyword == "FROM":
             stage += 1
-        instructions.append(Instruction(keyword, args.strip(), stage))
+            parts = args.split()
+            name = parts[2] if len(parts) == 3 and parts[1].upper() == "AS" else str(stage)
+        instructions.append(Instruction(keyword, args.strip(), stage, name))
     return instructions
 
 
@@ -428,11 +435,10 @@ def exec_form(args: str) -> list[str] | None:
     return value if isinstance(value, list) else None
 
 
-def dockerfiles() -> dict[str, Path]:
-    """The image name each Dockerfile builds (from its ``docker build -t`` line) → its path."""
-    found = {}
-    for path in sorted([*REPO.glob("services/*/Dockerfile"), *REPO.glob("frontends/*/Dockerfile")]):
-        match = re.search(r"-t (\S+?):\S+ \.", path.read_text())
-        assert match, f"{path} does not say how to build it (docker build -f ... -t NAME:TAG .)"
-        found[match.group(1)] = path
-    return found
+DOCKERFILE = REPO / "Dockerfile"
+
+
+def image_targets() -> dict[str, str]:
+    """The images the one Dockerfile builds: ``dailyml/NAME`` -> its target (a stage per service)."""
+    stages = {i.stage_name for i in dockerfile_instructions(DOCKERFILE) if i.keyword == "FROM"}
+    return {f"dailyml/{name}": name for name in SERVICES if name in stages}

@@ -17,7 +17,7 @@ from tests.deploy.manifests import (
     code_variables,
     compose_model,
     consumers_of,
-    dockerfiles,
+    image_targets,
     run_compose,
     write_env_file,
 )
@@ -48,19 +48,24 @@ def test_env_example_as_shipped_does_not_work_until_secrets_are_set(tmp_path: Pa
 
 
 def test_every_service_is_there_with_a_healthcheck(model: dict[str, Any]) -> None:
+    """dailyml's probes are the images' HEALTHCHECKs (test_containers.py waits on them); compose
+    sets their timing, from one anchor."""
     services = model["services"]
     assert set(services) == {"db", *BACKENDS, *FRONTENDS}
     for name, service in services.items():
         if name == "migrate":  # a one-off job: it exits, dependents wait for its success instead
-            assert service["restart"] == "no"
+            assert service["restart"] == "no" and service["healthcheck"]["disable"] is True
             continue
-        test = service["healthcheck"]["test"]
-        assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, f"{name}: {test}"
+        assert service["restart"] == "unless-stopped", name
+        check = service["healthcheck"]
+        assert {"interval", "timeout", "retries", "start_period"} <= set(check), name
+        assert ("test" in check) == (name == "db"), f"{name}: the probe comes from the image"
 
 
 def test_database_is_postgres_with_a_named_volume_and_pg_isready(model: dict[str, Any]) -> None:
     db = model["services"]["db"]
     assert db["image"].split(":")[0] == "postgres" and db["image"].split(":")[1][:2] in ("15", "16")
+    assert db["user"] == "999:999", "the official image's postgres user, as in k8s"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     volume = db["volumes"][0]
     assert volume["type"] == "volume" and volume["source"] in model["volumes"]
@@ -88,22 +93,27 @@ def test_migrate_bootstraps_with_the_predictor_image(model: dict[str, Any]) -> N
     assert migrate["image"] == model["services"]["predictor"]["image"]
 
 
-def test_images_commands_and_healthchecks_match_dockerfiles_and_cli(model: dict[str, Any]) -> None:
-    by_dockerfile = {path.relative_to(REPO).as_posix(): image for image, path in dockerfiles().items()}
+def test_each_service_builds_its_target_of_the_one_dockerfile_and_runs_its_command(model: dict[str, Any]) -> None:
+    targets = image_targets()
     for name in SERVICES:
         service = model["services"][name]
-        image = by_dockerfile[service["build"]["dockerfile"]]
-        assert service["image"] == f"{image}:0.1.0", f"{name} builds {image} but is tagged {service['image']}"
-        assert Path(service["build"]["context"]) == REPO
-        entry = SERVICES[name]
-        assert service["command"] == ["dailyml", "serve", name, "--host", "0.0.0.0", "--port", str(entry.port)]
-        assert f"127.0.0.1:{entry.port}" in service["healthcheck"]["test"][-1]
+        assert service["build"]["dockerfile"] == "Dockerfile" and Path(service["build"]["context"]) == REPO
+        assert service["build"]["target"] == name and targets[f"dailyml/{name}"] == name
+        assert service["image"] == f"dailyml/{name}:0.1.0"
+        assert service.get("command") is None, f"{name}: the image's CMD is the command"
+    assert model["services"]["migrate"]["build"]["target"] == "predictor"
 
 
-def test_apis_are_healthy_only_when_ready(model: dict[str, Any]) -> None:
-    """Dependents start when /readyz is 200 (models or synthesizers loaded), not when the process is up."""
-    for name in ("predictor", "generator", "scheduler"):
-        assert "/readyz" in model["services"][name]["healthcheck"]["test"][-1]
+def test_dailyml_containers_are_locked_down_like_the_pods(model: dict[str, Any]) -> None:
+    """Read-only root, scratch space in tmpfs, no capabilities: k8s/base's securityContext."""
+    for name in (*BACKENDS, *FRONTENDS, "db"):
+        service = model["services"][name]
+        assert service["read_only"] is True, name
+        assert service["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
+        assert "/tmp" in service["tmpfs"], name
+        if name != "db":
+            assert "/var/lib/dailyml:uid=10001,gid=10001" in service["tmpfs"], name
 
 
 def test_backends_share_postgres_and_the_database_artifact_store(model: dict[str, Any]) -> None:

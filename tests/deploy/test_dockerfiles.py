@@ -1,6 +1,7 @@
-"""Lint the Dockerfiles with our own rules (no Docker engine here): multi-stage, slim Python 3.11,
-dependencies in a layer of their own, non-root, a HEALTHCHECK without curl, no secrets, the
-predictor without torch/sdv, the generator with the CPU-only torch, the command of the CLI table."""
+"""The one Dockerfile, read with our own rules (tests/deploy/test_containers.py builds and runs it):
+a target per CLI service on one base, dependencies only from the wheelhouse at the lock's versions
+and in layers of their own, non-root, a readiness HEALTHCHECK without curl, no secrets, the
+predictor without torch/sdv; the lock agrees with pyproject.toml."""
 
 from __future__ import annotations
 
@@ -12,90 +13,97 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from dailyml.cli import SERVICES
-from tests.deploy.manifests import REPO, Instruction, dockerfile_instructions, dockerfiles, exec_form
+from tests.deploy.manifests import DOCKERFILE, REPO, Instruction, dockerfile_instructions, exec_form, image_targets
 
-IMAGES = dockerfiles()
+INSTRUCTIONS = dockerfile_instructions(DOCKERFILE)
 HEAVY = re.compile(r"\b(torch|sdv|ctgan|rdt|copulas|nvidia)\b", re.IGNORECASE)
 SECRET_NAME = re.compile(r"(TOKEN|PASSWORD|SECRET|PASSWD|API_KEY|PRIVATE_KEY|DATABASE_URL)", re.IGNORECASE)
 
 
-def final_stage(instructions: list[Instruction]) -> list[Instruction]:
-    last = max(i.stage for i in instructions)
-    return [i for i in instructions if i.stage == last]
+def stage(name: str) -> list[Instruction]:
+    return [i for i in INSTRUCTIONS if i.stage_name == name]
 
 
-def test_every_cli_service_has_exactly_one_image() -> None:
-    assert sorted(IMAGES) == sorted(f"dailyml/{name}" for name in SERVICES)
+def chain(name: str) -> list[Instruction]:
+    """A stage's instructions after those of the stages it is built FROM (what the image has)."""
+    own = stage(name)
+    parent = own[0].args.split()[0]
+    stages = {i.stage_name for i in INSTRUCTIONS}
+    return [*(chain(parent) if parent in stages else []), *own]
 
 
-@pytest.mark.parametrize("image", sorted(IMAGES))
-def test_dockerfile_is_multistage_slim_python311(image: str) -> None:
-    instructions = dockerfile_instructions(IMAGES[image])
-    froms = [i for i in instructions if i.keyword == "FROM"]
-    assert len(froms) >= 2, "a build stage and a runtime stage"
-    args = {
-        i.args.split("=", 1)[0]: i.args.split("=", 1)[1] for i in instructions if i.keyword == "ARG" and i.stage == -1
-    }
-    for stage in froms:
-        base = stage.args.split()[0]
-        base = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], base)
-        assert re.fullmatch(r"python:3\.11-slim(-\w+)?", base), f"{image}: base {base} is not a slim Python 3.11"
-    runtime = final_stage(instructions)
-    copies_from_build = [i for i in runtime if i.keyword == "COPY" and "--from=build" in i.args]
-    assert copies_from_build, "the runtime stage takes the virtualenv from the build stage"
-    assert not any(i.keyword == "RUN" and "pip install" in i.args for i in runtime), "no pip in the runtime stage"
+def test_every_cli_service_is_a_target() -> None:
+    assert sorted(image_targets()) == sorted(f"dailyml/{name}" for name in SERVICES)
 
 
-@pytest.mark.parametrize("image", sorted(IMAGES))
-def test_dependencies_are_installed_before_the_code_is_copied(image: str) -> None:
-    build = [i for i in dockerfile_instructions(IMAGES[image]) if i.stage == 0]
-    position = {
-        "pyproject": next(n for n, i in enumerate(build) if i.keyword == "COPY" and "pyproject.toml" in i.args),
-        "deps": next(n for n, i in enumerate(build) if i.keyword == "RUN" and re.search(r'pip install "?\.\[', i.args)),
-        "code": next(n for n, i in enumerate(build) if i.keyword == "COPY" and i.args.startswith("src ")),
-    }
-    assert position["pyproject"] < position["deps"] < position["code"], position
+def test_no_syntax_line_and_the_base_image_is_an_argument() -> None:
+    """``# syntax=`` would make BuildKit pull a frontend image: builds without a registry fail."""
+    assert not DOCKERFILE.read_text().startswith("# syntax"), "the built-in frontend has cache and bind mounts"
+    args = [i.args for i in INSTRUCTIONS if i.keyword == "ARG" and i.stage == -1]
+    assert args == ["BASE_IMAGE=python:3.11-slim-bookworm"]
+    stages = {i.stage_name for i in INSTRUCTIONS}
+    sources = [i.args.split()[0] for i in INSTRUCTIONS if i.keyword == "FROM"]
+    assert [s for s in sources if s not in stages] == ["${BASE_IMAGE}"], "one external image: the base"
 
 
-@pytest.mark.parametrize("image", sorted(IMAGES))
-def test_runtime_runs_as_non_root_with_a_writable_home(image: str) -> None:
-    runtime = final_stage(dockerfile_instructions(IMAGES[image]))
-    users = [i.args for i in runtime if i.keyword == "USER"]
-    assert users, f"{image}: no USER in the runtime stage (it would run as root)"
-    user = users[-1].split(":")[0]
-    assert user not in ("root", "0"), f"{image}: runs as {user}"
-    assert user.isdigit(), "a numeric uid, so that Kubernetes runAsNonRoot can verify it"
-    env = " ".join(i.args for i in runtime if i.keyword == "ENV")
-    assert "DAILYML_HOME=/var/lib/dailyml" in env
-    assert any("chown 10001:10001 /var/lib/dailyml" in i.args for i in runtime if i.keyword == "RUN")
+def test_pip_installs_only_from_the_wheelhouse_at_the_locked_versions() -> None:
+    env = " ".join(i.args for i in stage("build") if i.keyword == "ENV")
+    assert "PIP_NO_INDEX=1" in env and "PIP_FIND_LINKS=/wheelhouse" in env
+    installs = [i for i in INSTRUCTIONS if i.keyword == "RUN" and "pip install" in i.args and "/dist/" not in i.args]
+    assert installs
+    for run in installs:
+        assert "-c requirements.lock" in run.args, run.args
+        assert "--index-url" not in run.args and "--extra-index-url" not in run.args, run.args
+        assert "--mount=type=bind,source=wheelhouse,target=/wheelhouse" in run.args, run.args
 
 
-@pytest.mark.parametrize("image", sorted(IMAGES))
-def test_healthcheck_and_command_match_the_cli_table(image: str) -> None:
-    name = image.split("/")[1]
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_dependencies_are_installed_before_the_code_is_copied(name: str) -> None:
+    """The virtualenv layers see the lock and their requirements file only: a code change (or a
+    change to pyproject.toml other than the requirements) reuses them."""
+    extra = "frontends" if name in ("gradio", "dashboard") else name
+    venv = chain(f"venv-{extra}")
+    copied = [i.args for i in venv if i.keyword == "COPY"]
+    assert copied == ["requirements.lock ./", f"--from=requirements /requirements/{extra}.txt ./"], copied
+    assert [i.args.split()[0] for i in stage("requirements") if i.keyword == "COPY"] == ["pyproject.toml"]
+    (install,) = [i.args for i in stage(f"venv-{extra}") if i.keyword == "RUN"]
+    assert f"-r {extra}.txt" in install
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_target_runs_its_service_as_non_root_with_a_readiness_healthcheck(name: str) -> None:
     entry = SERVICES[name]
-    runtime = final_stage(dockerfile_instructions(IMAGES[image]))
-    checks = [i.args for i in runtime if i.keyword == "HEALTHCHECK"]
-    assert len(checks) == 1, f"{image}: one HEALTHCHECK"
-    probe = exec_form(checks[0].split("CMD", 1)[1].strip())
+    image = chain(name)
+    users = [i.args for i in image if i.keyword == "USER"]
+    assert users and users[-1] == "10001:10001", "a numeric uid, so that Kubernetes runAsNonRoot can verify it"
+    env = " ".join(i.args for i in image if i.keyword == "ENV")
+    assert "DAILYML_HOME=/var/lib/dailyml" in env
+    assert any("chown 10001:10001 /var/lib/dailyml" in i.args for i in image if i.keyword == "RUN")
+    (check,) = [i.args for i in image if i.keyword == "HEALTHCHECK"]
+    probe = exec_form(check.split("CMD", 1)[1].strip())
     assert probe and probe[0] == "python", "a python one-liner: the slim image has no curl"
-    assert f"http://127.0.0.1:{entry.port}{entry.health_path}" in probe[-1]
-    cmd = exec_form(next(i.args for i in runtime if i.keyword == "CMD"))
+    assert "DAILYML_HEALTHCHECK_URL" in probe[-1]
+    path = "/readyz" if name in ("predictor", "generator", "scheduler") else entry.health_path
+    assert f"DAILYML_HEALTHCHECK_URL=http://127.0.0.1:{entry.port}{path}" in env
+    cmd = exec_form(next(i.args for i in reversed(image) if i.keyword == "CMD"))
     assert cmd == ["dailyml", "serve", name, "--host", "0.0.0.0", "--port", str(entry.port)]
-    assert [i.args for i in runtime if i.keyword == "EXPOSE"] == [str(entry.port)]
+    assert [i.args for i in stage(name) if i.keyword == "EXPOSE"] == [str(entry.port)]
+    assert not any(i.keyword == "RUN" for i in stage(name)), "the targets only copy: no pip, no compiler"
 
 
-@pytest.mark.parametrize("image", sorted(IMAGES))
-def test_no_secret_is_baked_in(image: str) -> None:
-    for instruction in dockerfile_instructions(IMAGES[image]):
+def test_no_secret_is_baked_in() -> None:
+    for instruction in INSTRUCTIONS:
         if instruction.keyword in ("ENV", "ARG", "LABEL"):
             names = re.findall(r"(\w+)=", instruction.args) or [instruction.args.split()[0]]
-            assert not [n for n in names if SECRET_NAME.search(n)], f"{image}: {instruction.keyword} {instruction.args}"
+            assert not [n for n in names if SECRET_NAME.search(n)], f"{instruction.keyword} {instruction.args}"
         if instruction.keyword in ("COPY", "ADD"):
-            assert ".env" not in instruction.args.split(), f"{image}: copies .env"
-            assert instruction.args.split()[0] not in (".", "./"), f"{image}: copies the whole context"
+            assert ".env" not in instruction.args.split(), "copies .env"
+            assert instruction.args.split()[0] not in (".", "./"), "copies the whole context"
+            assert "wheelhouse" not in instruction.args, "the wheelhouse is bind-mounted, never in a layer"
 
 
 def test_dockerignore_is_an_allow_list_that_keeps_secrets_out() -> None:
@@ -103,7 +111,8 @@ def test_dockerignore_is_an_allow_list_that_keeps_secrets_out() -> None:
     rules = [line for line in lines if line and not line.startswith("#")]
     assert rules[0] == "*", "everything is excluded unless allowed"
     allowed = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
-    assert allowed <= {"pyproject.toml", "README.md", "src", "services", "frontends", "data"}, allowed
+    expected = {"pyproject.toml", "requirements.lock", "README.md", "src", "services", "frontends", "data"}
+    assert allowed <= expected | {"wheelhouse"}, allowed
     assert "**/.env" in rules
 
 
@@ -111,34 +120,41 @@ def _pyproject() -> dict:  # type: ignore[type-arg]
     return tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
-def test_predictor_image_never_installs_torch_or_sdv() -> None:
-    instructions = dockerfile_instructions(IMAGES["dailyml/predictor"])
-    installs = [i.args for i in instructions if i.keyword == "RUN" and "pip install" in i.args]
-    assert installs
-    for line in installs:
+def test_predictor_target_never_installs_torch_or_sdv() -> None:
+    image = chain("predictor")
+    venv = {i.args.split("--from=")[1].split()[0] for i in image if i.keyword == "COPY" and "--from=" in i.args}
+    assert venv == {"app-predictor"}
+    for line in [i.args for i in chain("app-predictor") if i.keyword in ("RUN", "COPY")]:
         assert not HEAVY.search(line), line
-        for extra in re.findall(r"\.\[([\w,-]+)\]", line):
-            assert extra.split(",") == ["predictor"], f"the predictor image installs the extras {extra}"
+        assert not re.search(r"(generator|scheduler|frontends)\.txt", line), line
     project = _pyproject()["project"]
     for requirement in [*project["dependencies"], *project["optional-dependencies"]["predictor"]]:
         assert not HEAVY.search(requirement), f"the predictor image would install {requirement}"
 
 
-def test_generator_image_installs_the_cpu_torch_first() -> None:
-    runs = [i.args for i in dockerfile_instructions(IMAGES["dailyml/generator"]) if i.keyword == "RUN"]
-    torch_at = next(n for n, r in enumerate(runs) if "pip install torch" in r)
-    extra_at = next(n for n, r in enumerate(runs) if '".[generator]"' in r)
-    assert torch_at < extra_at
-    assert "--index-url https://download.pytorch.org/whl/cpu" in runs[torch_at]
-    pinned = next(r for r in _pyproject()["project"]["optional-dependencies"]["generator"] if r.startswith("torch"))
-    assert pinned.replace(" ", "") in runs[torch_at].replace(" ", ""), f"the image and pyproject pin {pinned}"
+def test_the_lock_pins_every_requirement_within_pyproject_and_torch_as_the_cpu_build() -> None:
+    lock = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            lock[canonicalize_name(name)] = version
+    project = _pyproject()["project"]
+    requirements = [*project["dependencies"]]
+    for items in project["optional-dependencies"].values():
+        requirements += [r for r in items if not r.startswith("dailyml[")]
+    for line in requirements:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in lock, f"{requirement.name} is not in requirements.lock: run scripts/lock.py"
+        assert requirement.specifier.contains(lock[name], prereleases=True), f"{line} but the lock has {lock[name]}"
+    assert lock["torch"].endswith("+cpu"), "the CPU build: the CUDA one is gigabytes"
 
 
-@pytest.mark.parametrize("image", ["dailyml/predictor", "dailyml/generator"])
+@pytest.mark.parametrize("image", ["predictor", "generator"])
 def test_images_that_bootstrap_carry_the_reference_data(image: str) -> None:
-    runtime = final_stage(dockerfile_instructions(IMAGES[image]))
-    assert any(i.keyword == "COPY" and i.args.split()[-2:] == ["data", "/app/data"] for i in runtime)
-    assert "DAILYML_DATA_DIR=/app/data" in " ".join(i.args for i in runtime if i.keyword == "ENV")
+    target = stage(image)
+    assert any(i.keyword == "COPY" and i.args.split()[-2:] == ["data", "/app/data"] for i in target)
+    assert "DAILYML_DATA_DIR=/app/data" in " ".join(i.args for i in target if i.keyword == "ENV")
 
 
 def test_wheel_holds_every_module_and_file_the_images_run(tmp_path: Path) -> None:
@@ -171,7 +187,7 @@ def test_wheel_holds_every_module_and_file_the_images_run(tmp_path: Path) -> Non
     for top in ("src/dailyml", "services", "frontends"):
         for path in (REPO / top).rglob("*"):
             # Not needed at run time: Alembic's template for new revisions, notes, the Dockerfiles.
-            if path.is_file() and path.suffix not in (".py", ".pyc", ".mako", ".md") and path.name != "Dockerfile":
+            if path.is_file() and path.suffix not in (".py", ".pyc", ".mako", ".md"):
                 rel = path.relative_to(REPO / "src" if top == "src/dailyml" else REPO).as_posix()
                 if "__pycache__" in rel:
                     continue

@@ -7,7 +7,9 @@ import re
 
 from tests.deploy.manifests import DEPLOYMENT_VALUES, REPO, SECRETS, code_variables, env_example, same_as_default
 
-COMPOSE_ONLY = re.compile(r"^(POSTGRES_(USER|DB|PASSWORD)|\w+_HOST_PORT|DAILYML_IMAGE_(PREFIX|TAG)|DAILYML_API_BIND)$")
+COMPOSE_ONLY = re.compile(
+    r"^(POSTGRES_(USER|DB|PASSWORD|IMAGE)|BASE_IMAGE|\w+_HOST_PORT|DAILYML_IMAGE_(PREFIX|TAG)|DAILYML_API_BIND)$"
+)
 
 
 def test_every_variable_the_code_reads_is_in_env_example() -> None:

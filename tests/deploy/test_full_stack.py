@@ -114,8 +114,10 @@ def compose_environments(tmp_path: Path, database_url: str, ports: dict[str, int
             assert env["DAILYML_DATABASE_URL"].endswith("@db:5432/dailyml")
             env["DAILYML_DATABASE_URL"] = database_url
         env = {k: local.get(v, v) for k, v in env.items()}
-        # The image's ENV: a private writable home (no disk shared between containers).
+        # The image's ENV: a private writable home (no disk shared between containers); the
+        # reference data where a checkout has it (the images carry it in /app/data).
         env["DAILYML_HOME"] = str(tmp_path / "home" / name)
+        env.pop("DAILYML_DATA_DIR", None)
         envs[name] = env
     return envs
 

@@ -15,6 +15,7 @@ import yaml
 
 from dailyml.cli import SERVICES
 from tests.deploy.manifests import (
+    DEPLOYMENT_VALUES,
     FRONTENDS,
     K8S,
     SECRETS,
@@ -24,8 +25,7 @@ from tests.deploy.manifests import (
     code_variables,
     consumers_of,
     container_env,
-    default_is_none,
-    dockerfiles,
+    image_targets,
     kubectl,
     kustomize,
     overlay_copy,
@@ -152,7 +152,7 @@ def test_writable_paths_are_private_emptydirs_no_volume_is_shared(docs: Docs) ->
 
 
 def test_images_are_the_ones_the_dockerfiles_build(base: Docs, overlay: Docs) -> None:
-    built = set(dockerfiles())
+    built = set(image_targets())
     used = set()
     for name, workload in workloads(base).items():
         for container in pod_spec(workload)["containers"]:
@@ -239,33 +239,44 @@ def test_secret_template_has_exactly_the_keys_the_pods_use(overlay: Docs) -> Non
     assert set(generated["data"]) == SECRETS
 
 
-def test_every_variable_the_code_reads_reaches_its_pods(docs: Docs) -> None:
+def image_env(name: str) -> dict[str, str]:
+    """The ``ENV`` a service's image sets (its Dockerfile target and the stages below it)."""
+    from tests.deploy.test_dockerfiles import chain
+
+    env: dict[str, str] = {}
+    for instruction in chain(name):
+        if instruction.keyword == "ENV":
+            env.update(re.findall(r"(\w+)=(\S+)", instruction.args))
+    return env
+
+
+def test_deployment_values_reach_the_pods_that_read_them(docs: Docs) -> None:
+    """The values a deployment needs instead of the code's defaults, from the ConfigMap or the
+    image; every other setting keeps the code's default unless an operator adds it."""
     variables = code_variables()
     deployments = {**by_kind(docs, "Deployment"), **by_kind(docs, "Job")}
-    missing = []
+    wrong = []
     for process, names in consumers_of(variables).items():
         (container,) = pod_spec(deployments[process])["containers"]
-        env = container_env(docs, container)
-        for name in sorted(names):
-            unset_means_default = all(default_is_none(v) for v in variables[name]) and name != "DAILYML_DATABASE_URL"
-            if name not in env and not unset_means_default:
-                missing.append(f"{process}: {name}")
-    assert not missing, "add to the ConfigMaps/Secret: " + ", ".join(missing)
+        env = {**image_env("predictor" if process == "migrate" else process), **container_env(docs, container)}
+        for name in sorted(names & set(DEPLOYMENT_VALUES)):
+            if name == "DAILYML_DATA_DIR" and process not in ("migrate", "predictor", "generator"):
+                continue  # only the images that may bootstrap carry the reference data
+            if env.get(name) != DEPLOYMENT_VALUES[name]:
+                wrong.append(f"{process}: {name}={env.get(name)}")
+        if "DAILYML_DATABASE_URL" in names:
+            assert "DAILYML_DATABASE_URL" in env, process
+    assert not wrong, wrong
 
 
-def test_configmap_values_are_code_defaults_or_deliberate(base: Docs) -> None:
-    from tests.deploy.manifests import DEPLOYMENT_VALUES
-
+def test_configmaps_carry_only_what_differs_from_the_code_defaults(base: Docs) -> None:
     variables = code_variables()
     for configmap in by_kind(base, "ConfigMap").values():
         for name, value in configmap["data"].items():
             if name.startswith("POSTGRES_"):
                 continue
             assert name in variables, f"{name} in ConfigMap {configmap['metadata']['name']} is read by nothing"
-            if name in DEPLOYMENT_VALUES:
-                assert value == DEPLOYMENT_VALUES[name]
-            else:
-                assert all(same_as_default(v, value) for v in variables[name]), f"{name}={value}"
+            assert not all(same_as_default(v, value) for v in variables[name]), f"{name}={value} is the default"
 
 
 def test_database_url_is_assembled_from_defined_variables(docs: Docs) -> None:

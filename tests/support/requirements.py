@@ -1,9 +1,10 @@
 """What the suite needs from the machine, and a visible account of what did not run.
 
-PostgreSQL and Chromium are parts of the suite, not extras: when one cannot be had, its tests
+PostgreSQL, Chromium and a Docker engine are parts of the suite, not extras: when one cannot be had, its tests
 skip with the reason, the session ends with a line naming what did not run and why, and the
 exit status is a failure, unless the user opted out on purpose (``DAILYML_TEST_SKIP_POSTGRES=1``,
-``DAILYML_TEST_SKIP_BROWSER=1``). A green run therefore always means the whole suite ran.
+``DAILYML_TEST_SKIP_BROWSER=1``, ``DAILYML_TEST_SKIP_CONTAINERS=1``). A green run therefore always
+means the whole suite ran.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class Part:
 PARTS = {
     "postgres": Part("the PostgreSQL tests", "DAILYML_TEST_SKIP_POSTGRES", "apt-get install -y postgresql"),
     "browser": Part("the browser tests", "DAILYML_TEST_SKIP_BROWSER", "apt-get install -y chromium"),
+    "containers": Part(
+        "the container test (images built, compose stack run)",
+        "DAILYML_TEST_SKIP_CONTAINERS",
+        "apt-get install -y docker.io mmdebstrap, and run as root or with dockerd running",
+    ),
 }
 
 # part -> why, for this session
