@@ -340,7 +340,9 @@ def start_mlflow(python: Path, home: Path, cpus: str, log_dir: Path) -> Server |
     cmd = [mlflow, "models", "serve", "-m", str(model_dir), "--env-manager", "local", "-h", "127.0.0.1",
            "-p", "{port}", "-w", "1"]  # fmt: skip
     try:
-        return start("mlflow", cmd, {"MLFLOW_TRACKING_URI": f"file://{home}/mlruns"}, cpus, "/ping", log_dir)
+        # MLflow runs `uvicorn` from PATH: the venv's.
+        env = {"MLFLOW_TRACKING_URI": f"file://{home}/mlruns", "PATH": f"{python.parent}:{os.environ['PATH']}"}
+        return start("mlflow", cmd, env, cpus, "/ping", log_dir)
     except RuntimeError as exc:
         say(f"MLflow's scoring server did not start: {exc}")
         return None
