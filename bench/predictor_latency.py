@@ -1,7 +1,10 @@
 """The serving bench: the predictor against its ceilings and its peers, in one run, on this machine.
 
     .venv/bin/python bench/predictor_latency.py            # full (about 15 minutes)
-    .venv/bin/python bench/predictor_latency.py --quick    # under two minutes, fast-profile models
+    .venv/bin/python bench/predictor_latency.py --quick    # about two minutes, fast-profile models
+
+--quick bootstraps a fast-profile store once (about a minute and a half here) unless given
+``--home`` with one; pass the same ``--home`` to later runs to skip that.
 
 Everything below is measured in the same run, under the same CPU pinning (servers on core 0,
 the load generator on core 1; ``--server-cpus``/``--client-cpus``), over loopback:
@@ -12,7 +15,8 @@ the load generator on core 1; ``--server-cpus``/``--client-cpus``), over loopbac
    predictor runs, driven by wrk (one thread, a Lua body) at 1, 16 and 64 connections: req/s,
    p50, p99, errors and the ratio to the FastAPI constant.
 2. Workers: the predictor with two workers our way (``DAILYML_PREDICTOR_WORKERS=2``) and with
-   stock ``uvicorn --workers 2`` (uvicorn issue #3149: every keep-alive request waits ~40 ms).
+   stock ``uvicorn --workers 2``, httptools (the default with uvicorn[standard]) and h11 (uvicorn
+   issue #3149: without TCP_NODELAY every keep-alive request waits ~40 ms on h11).
 3. Batch scoring: rows/s of ``POST /{dataset}/predict/batch`` at 10,000 rows a call.
 4. Cold start (process start to /readyz 200) and RSS after warm-up.
 5. MLflow's scoring server on the same wine model, installed into a throwaway virtual
@@ -379,7 +383,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", choices=("full", "fast"), help="training profile (default: full; fast with --quick)"
     )
-    parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 8; 2 with --quick)")
+    parser.add_argument("--seconds", type=int, help="seconds per wrk run (default 8; 1 with --quick)")
     parser.add_argument("--server-cpus", default="0")
     parser.add_argument("--client-cpus", default="1")
     parser.add_argument("--mlflow-venv", type=Path, default=Path(tempfile.gettempdir()) / "dailyml-bench-mlflow")
@@ -388,7 +392,7 @@ def main() -> None:
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         sys.exit("this bench needs wrk and taskset (Debian: apt-get install wrk util-linux)")
     profile = args.profile or ("fast" if args.quick else "full")
-    seconds = args.seconds or (2.0 if args.quick else 8.0)
+    seconds = args.seconds or (1 if args.quick else 8)
     connections = (1, 16, 64)
     work = Path(tempfile.mkdtemp(prefix="dailyml-bench-"))
     home = args.home or work / "home"
@@ -487,7 +491,16 @@ def main() -> None:
                 work,
             )
             servers.append(stock)
-            for s in (ours, one, stock):
+            stock_h11 = start(
+                "uvicorn-2w-h11",
+                uvicorn_cmd("services.predictor.app:create_app", "--factory", "--workers", "2", "--http", "h11"),
+                env,
+                both,
+                "/readyz",
+                work,
+            )
+            servers.append(stock_h11)
+            for s in (ours, one, stock, stock_h11):
                 warm(s.url, 20)
             load_table(
                 "workers: /wine/predict; x = ratio to one worker",
@@ -495,10 +508,12 @@ def main() -> None:
                     ("1 worker", one.url + "/wine/predict", WINE),
                     ("2 workers (DAILYML_PREDICTOR_WORKERS)", ours.url + "/wine/predict", WINE),
                     ("2 workers (stock uvicorn --workers)", stock.url + "/wine/predict", WINE),
+                    ("2 workers (stock, --http h11)", stock_h11.url + "/wine/predict", WINE),
                 ],
                 {
                     "2 workers (DAILYML_PREDICTOR_WORKERS)": "1 worker",
                     "2 workers (stock uvicorn --workers)": "1 worker",
+                    "2 workers (stock, --http h11)": "1 worker",
                 },
                 (1, 16),
                 seconds,
@@ -506,7 +521,7 @@ def main() -> None:
                 work,
             )
             say(f"RSS: 1 worker {one.rss_mb():.0f} MB, 2 workers {ours.rss_mb():.0f} MB (supervisor included)")
-            for s in (ours, one, stock):
+            for s in (ours, one, stock, stock_h11):
                 s.stop()
                 servers.remove(s)
         del mlflow_results
@@ -517,7 +532,7 @@ def main() -> None:
     if "monitoring" not in args.skip:
         from bench import monitoring_queries
 
-        sizes = (10_000, 50_000) if args.quick else (10_000, 100_000, 1_000_000)
+        sizes = (5_000, 20_000) if args.quick else (10_000, 100_000, 1_000_000)
         monitoring_queries.run(sizes, (0.01, 1.0), postgres=True, quick=args.quick)
 
 

@@ -456,45 +456,35 @@ def metrics_over_time(
     return rows[::-1]
 
 
-def _within_one(spec: DatasetSpec, actual: str, predicted: str) -> bool:
-    try:
-        return abs(float(predicted) - float(actual)) <= 1
-    except ValueError:
-        return False
-
-
 def _metrics_from_counts(
     engine: Engine, spec: DatasetSpec, bucket: str, model_version: int | None, source: str | None, limit: int
 ) -> list[dict[str, Any]]:
     joined, where = _counted(spec, model_version, source)
     c = counts_t.c
-    query = (
-        sa.select(
-            c.day,
-            c.actual_label,
-            c.predicted_label,
-            sa.func.sum(c.n),
-            sa.func.sum(c.abs_error_sum),
-            sa.func.sum(c.abs_error_n),
-        )
-        .select_from(joined)
-        .where(*where)
-        .group_by(c.day, c.actual_label, c.predicted_label)
-    )
-    if bucket == "day":  # the newest `limit` days only (weeks fold every day: at most 7 per week)
-        newest = sa.select(c.day).select_from(joined).where(*where).distinct().order_by(c.day.desc()).limit(limit)
-        query = query.where(c.day.in_(newest.correlate(None)))
+    columns: list[Any] = [
+        c.day,
+        sa.func.sum(c.n),
+        sa.func.sum(sa.case((c.actual_label == c.predicted_label, c.n), else_=0)),
+        sa.func.sum(c.abs_error_sum),
+        sa.func.sum(c.abs_error_n),
+    ]
+    if spec.task == "regression":  # grades: numbers
+        gap = sa.func.abs(sa.cast(c.predicted_label, sa.Float) - sa.cast(c.actual_label, sa.Float))
+        columns.append(sa.func.sum(sa.case((gap <= 1, c.n), else_=0)))
+    else:
+        columns.append(sa.literal(0))
+    query = sa.select(*columns).select_from(joined).where(*where).group_by(c.day).order_by(c.day.desc())
+    if bucket == "day":
+        query = query.limit(limit)
     totals: dict[str, list[float]] = {}
     with engine.connect() as conn:
-        for day, actual, predicted, n, err, err_n in conn.execute(query):
-            key = day if bucket == "day" else _monday(day)
-            t = totals.setdefault(key, [0, 0, 0.0, 0, 0])  # n, correct, abs error, with error, within one
-            n = int(n)
-            t[0] += n
-            t[1] += n if actual == predicted else 0
+        for day, n, correct, err, err_n, within in conn.execute(query):
+            t = totals.setdefault(day if bucket == "day" else _monday(day), [0, 0, 0.0, 0, 0])
+            t[0] += int(n)
+            t[1] += int(correct)
             t[2] += float(err or 0.0)
             t[3] += int(err_n or 0)
-            t[4] += n if _within_one(spec, actual, predicted) else 0
+            t[4] += int(within or 0)
     points = []
     for key in sorted(totals)[-limit:]:
         n, correct, err, err_n, within = totals[key]
