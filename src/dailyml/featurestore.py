@@ -125,7 +125,7 @@ def insert_predictions(conn: Connection, spec: DatasetSpec, predictions: Sequenc
                     p.model_version_id,
                     sources[p.sample_id],
                     p.created_at or now,
-                    p.actual_label,
+                    p.actual_label or "",  # never empty: only labelled predictions are here
                     p.predicted_label,
                     p.score,
                 )
