@@ -1,4 +1,4 @@
-.PHONY: up up-fast test test-fast test-clock lint bench
+.PHONY: up up-fast test test-fast test-clock lint bench bench-quick
 up:        ## install, then run every service on the embedded default (SQLite)
 	./scripts/up.sh
 up-fast:   ## the same, with fast training and the daily loop every minute
@@ -17,3 +17,5 @@ bench:     ## the benchmarks (they print their figures)
 	.venv/bin/python bench/predictor_latency.py
 	.venv/bin/python bench/monitoring_queries.py
 	.venv/bin/python bench/synthesizers.py
+bench-quick: ## the serving bench in about two minutes (fast-profile store kept in /tmp; what CI runs, no thresholds)
+	.venv/bin/python bench/predictor_latency.py --quick --home /tmp/dailyml-bench-fast
