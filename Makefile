@@ -1,4 +1,4 @@
-.PHONY: up up-fast test test-fast test-clock lint bench soak images
+.PHONY: up up-fast test test-fast test-clock lint bench bench-quick soak images
 up:        ## install, then run every service on the embedded default (SQLite)
 	./scripts/up.sh
 up-fast:   ## the same, with fast training and the daily loop every minute
@@ -23,3 +23,5 @@ bench:     ## the benchmarks (they print their figures)
 	.venv/bin/python bench/load.py
 soak:      ## 10 minutes of the whole back end (daily loop each minute, dashboard, predictions): no growth
 	.venv/bin/python bench/soak.py
+bench-quick: ## the serving bench in about two minutes (fast-profile store kept in /tmp; what CI runs, no thresholds)
+	.venv/bin/python bench/predictor_latency.py --quick --home /tmp/dailyml-bench-fast

@@ -18,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,7 +33,7 @@ from dailyml.settings import Settings  # noqa: E402
 LABELS = list(IRIS.labels)
 
 
-def seed(url: str, home: Path, rows: int, labelled_share: float) -> None:
+def seed(url: str, home: Path, rows: int, labelled_share: float, quiet: bool = False) -> None:
     migrate(url)
     engine = create_db_engine(url)
     registry = Registry.from_settings(engine, Settings(home=home, database_url=url))
@@ -77,12 +78,14 @@ def seed(url: str, home: Path, rows: int, labelled_share: float) -> None:
                 ],
             )
         done += n
-        print(f"\r  seeded {done:,}/{rows:,}", end="", flush=True)
-    print()
+        if not quiet:
+            print(f"\r  seeded {done:,}/{rows:,}", end="", flush=True)
+    if not quiet:
+        print()
     engine.dispose()
 
 
-def timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -91,17 +94,56 @@ def timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
     return best * 1000
 
 
-def measure(url: str) -> dict[str, float]:
+def measure(url: str, repeat: int = 3) -> dict[str, float]:
     engine = create_db_engine(url)
     out = {
-        "history page 1": timed(lambda: fs.history(engine, IRIS, limit=20, offset=0)),
-        "history page 500": timed(lambda: fs.history(engine, IRIS, limit=20, offset=10_000)),
-        "confusion matrix": timed(lambda: fs.confusion_matrix(engine, IRIS)),
-        "metrics by day (366)": timed(lambda: fs.metrics_over_time(engine, IRIS, bucket="day")),
-        "metrics by day, last 30": timed(lambda: fs.metrics_over_time(engine, IRIS, bucket="day", limit=30)),
+        "history page 1": timed(lambda: fs.history(engine, IRIS, limit=20, offset=0), repeat),
+        "history page 500": timed(lambda: fs.history(engine, IRIS, limit=20, offset=10_000), repeat),
+        "confusion matrix": timed(lambda: fs.confusion_matrix(engine, IRIS), repeat),
+        "metrics by day (366)": timed(lambda: fs.metrics_over_time(engine, IRIS, bucket="day"), repeat),
+        "metrics by day, last 30": timed(lambda: fs.metrics_over_time(engine, IRIS, bucket="day", limit=30), repeat),
     }
     engine.dispose()
     return out
+
+
+def run(sizes: tuple[int, ...], shares: tuple[float, ...], *, postgres: bool, quick: bool = False) -> None:
+    """Confusion matrix and metrics latency at each size and labelled share, SQLite and (when its
+    binaries are here) PostgreSQL; one table, ratios to the smallest size."""
+    from tests.support.postgres import postgres_binaries, start_postgres
+
+    backends: list[tuple[str, Any]] = [("sqlite", None)]
+    server = None
+    if postgres and postgres_binaries():
+        server = start_postgres()
+        backends.append(("postgres", server))
+    elif postgres:
+        print("PostgreSQL binaries not found: SQLite only")
+    queries = ("confusion matrix", "metrics by day (366)", "history page 1")
+    rows_out = []
+    try:
+        for backend, srv in backends:
+            for share in shares:
+                base: dict[str, float] | None = None
+                for rows in sizes:
+                    home = Path(tempfile.mkdtemp(prefix="dailyml-mon-"))
+                    name = f"bench_{rows}_{int(share * 100)}"
+                    url = f"sqlite:///{home / 'db.sqlite'}" if srv is None else srv.create_database(name)
+                    t = time.perf_counter()
+                    seed(url, home, rows, share, quiet=True)
+                    took = time.perf_counter() - t
+                    got = measure(url, repeat=3 if quick else 5)
+                    base = base or got
+                    rows_out.append((backend, share, rows, took, got, base))
+                    print(f"  {backend} {share:.0%} labelled, {rows:,} predictions: seeded in {took:.0f} s", flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+    print("\nmonitoring queries: best of repeated runs, ms (x = ratio to the smallest store)")
+    print(f"{'backend':9} {'labelled':>8} {'predictions':>12} " + " ".join(f"{q:>22}" for q in queries))
+    for backend, share, rows, _, got, base in rows_out:
+        cells = " ".join(f"{got[q]:14.1f} ({got[q] / base[q]:5.1f}x)" for q in queries)
+        print(f"{backend:9} {share:8.0%} {rows:12,} {cells}")
 
 
 def main() -> None:
@@ -116,33 +158,7 @@ def main() -> None:
         "samples among online traffic; 1.0 = every prediction labelled)",
     )
     args = parser.parse_args()
-    backends: list[tuple[str, object]] = [("sqlite", None)]
-    server = None
-    if args.postgres:
-        from tests.support.postgres import start_postgres
-
-        server = start_postgres()
-        backends.append(("postgres", server))
-    try:
-        for backend, srv in backends:
-            results = {}
-            for rows in (10_000, args.rows):
-                home = Path(tempfile.mkdtemp(prefix="dailyml-mon-"))
-                url = f"sqlite:///{home / 'db.sqlite'}" if srv is None else srv.create_database(f"bench_{rows}")  # type: ignore[attr-defined]
-                print(f"{backend}: seeding {rows:,} predictions ...")
-                t = time.perf_counter()
-                seed(url, home, rows, args.labelled_share)
-                print(f"  took {time.perf_counter() - t:.0f} s")
-                results[rows] = measure(url)
-            small, big = results[10_000], results[args.rows]
-            print(f"\n{backend}: best of 3, milliseconds")
-            print(f"{'query':28} {'10k':>9} {args.rows:>11,} {'ratio':>7}")
-            for name in small:
-                print(f"{name:28} {small[name]:9.1f} {big[name]:11.1f} {big[name] / small[name]:7.1f}x")
-            print()
-    finally:
-        if server is not None:
-            server.stop()
+    run((10_000, args.rows), (args.labelled_share,), postgres=args.postgres)
 
 
 if __name__ == "__main__":

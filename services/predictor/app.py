@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -73,10 +74,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def create_worker_app() -> FastAPI:
+    """The app as each worker process builds it (``uvicorn`` factory): logging first."""
+    from dailyml.observability.logs import configure_logging
+
+    configure_logging("predictor")
+    return create_app()
+
+
+def tcp_listener(host: str, port: int) -> socket.socket:
+    """A listening socket created with ``IPPROTO_TCP``, so accepted connections get TCP_NODELAY.
+
+    asyncio only sets TCP_NODELAY on an accepted socket whose ``proto`` is IPPROTO_TCP, and
+    accepted sockets inherit ``proto`` from the listener. uvicorn's own multi-worker listener is
+    created with proto 0 (uvicorn issue #3149), so Nagle's algorithm stays on and every keep-alive
+    request after the first waits ~40 ms for the client's delayed ACK.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
 def main(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     from dailyml.observability.logs import configure_logging
+    from services.predictor.config import PredictorConfig
 
     configure_logging("predictor")
-    uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
+    workers = PredictorConfig().workers
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "services.predictor.app:create_worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+    Multiprocess(config, sockets=[tcp_listener(host, port)]).run()

@@ -1,7 +1,8 @@
-"""Predictor configuration: the shared settings plus where to listen."""
+"""Predictor configuration: the shared settings plus where to listen and how many workers."""
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,3 +11,10 @@ class PredictorConfig(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes sharing the port (one per core is the most that helps); each holds "
+        "its own champions and prediction-log writer.",
+    )

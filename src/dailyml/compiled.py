@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
@@ -116,6 +118,120 @@ class FlatForest:
             go_left = X32[rows, self.feature[node]] <= self.threshold[node]
             node = np.where(go_left, self.left[node], self.right[node])
         return self.value[node].mean(axis=1)
+
+
+class KDTreeVotes:
+    """``predict_proba`` of a fitted uniform-weight ``KNeighborsClassifier`` on its k-d tree,
+    for one row without scikit-learn: the same neighbours, ties included.
+
+    Which of several equally distant points make the k nearest depends on the order the tree is
+    walked and on the fixed-size max-heap that collects them, so both are reproduced as
+    scikit-learn runs them (``_query_single_depthfirst``, ``heap_push``): nodes depth first,
+    nearer child first (``<=``), a node skipped when its lower bound exceeds the current k-th
+    distance; a point enters only when strictly nearer than the heap's root, which it replaces
+    before sifting down. Squared distances are summed feature by feature in order, as the tree
+    does, so they are bit-identical. Batches of more than ``ONE_BY_ONE`` rows go to
+    scikit-learn's own ``predict_proba`` (vectorised, and the same answers).
+    """
+
+    ONE_BY_ONE = 16
+
+    def __init__(self, model: KNeighborsClassifier) -> None:
+        data, idx_array, node_data, node_bounds = model._tree.get_arrays()
+        self.model = model
+        self.k = int(model.n_neighbors)
+        self.columns = [np.ascontiguousarray(data[idx_array, j]) for j in range(data.shape[1])]
+        self.labels = np.asarray(model._y)[idx_array].tolist()  # class index per tree position
+        self.starts = node_data["idx_start"].tolist()
+        self.ends = node_data["idx_end"].tolist()
+        self.leaf = node_data["is_leaf"].astype(bool).tolist()
+        self.lower = node_bounds[0].tolist()
+        self.upper = node_bounds[1].tolist()
+        self.n_classes = len(model.classes_)
+
+    def _min_rdist(self, node: int, pt: list[float]) -> float:
+        rdist = 0.0
+        for lo, hi, x in zip(self.lower[node], self.upper[node], pt, strict=True):
+            d_lo, d_hi = lo - x, x - hi
+            d = 0.5 * ((d_lo + abs(d_lo)) + (d_hi + abs(d_hi)))
+            rdist += d * d
+        return rdist
+
+    def neighbours(self, pt: list[float]) -> list[int]:
+        """Tree positions of the k nearest points, in heap order."""
+        rdist_all = (self.columns[0] - pt[0]) ** 2
+        for column, x in zip(self.columns[1:], pt[1:], strict=True):
+            rdist_all += (column - x) ** 2
+        rdists = rdist_all.tolist()
+        k = self.k
+        values, indices = [float("inf")] * k, [0] * k
+
+        def push(val: float, idx: int) -> None:
+            if val >= values[0]:
+                return
+            i = 0
+            while True:
+                left = 2 * i + 1
+                right = left + 1
+                if left >= k:
+                    break
+                if right >= k:
+                    if values[left] > val:
+                        swap = left
+                    else:
+                        break
+                elif values[left] >= values[right]:
+                    if val < values[left]:
+                        swap = left
+                    else:
+                        break
+                elif val < values[right]:
+                    swap = right
+                else:
+                    break
+                values[i], indices[i] = values[swap], indices[swap]
+                i = swap
+            values[i], indices[i] = val, idx
+
+        def visit(node: int, bound: float) -> None:
+            if bound > values[0]:
+                return
+            if self.leaf[node]:
+                for i in range(self.starts[node], self.ends[node]):
+                    if rdists[i] < values[0]:
+                        push(rdists[i], i)
+                return
+            a, b = 2 * node + 1, 2 * node + 2
+            bound_a, bound_b = self._min_rdist(a, pt), self._min_rdist(b, pt)
+            if bound_a <= bound_b:
+                visit(a, bound_a)
+                visit(b, bound_b)
+            else:
+                visit(b, bound_b)
+                visit(a, bound_a)
+
+        visit(0, self._min_rdist(0, pt))
+        return indices
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        if X.shape[0] > self.ONE_BY_ONE:
+            return np.asarray(self.model.predict_proba(X))
+        out = np.zeros((X.shape[0], self.n_classes))
+        for row, pt in enumerate(X.tolist()):
+            for i in self.neighbours(pt):
+                out[row, self.labels[i]] += 1.0
+        out /= out.sum(axis=1)[:, np.newaxis]
+        return out
+
+
+def _kd_tree_knn(model: Any) -> bool:
+    return (
+        isinstance(model, KNeighborsClassifier)
+        and getattr(model, "_fit_method", None) == "kd_tree"
+        and model.weights == "uniform"
+        and getattr(model, "effective_metric_", None) == "euclidean"
+        and not model.outputs_2d_
+    )
 
 
 @dataclass(frozen=True)
@@ -223,6 +339,16 @@ def compile_model(estimator: Any) -> CompiledModel | None:
     ) or (isinstance(model, LinearDiscriminantAnalysis) and len(model.classes_) > 2):
         coef, intercept = model.coef_.copy(), model.intercept_.copy()
         return CompiledModel(build, lambda X: _softmax(X @ coef.T + intercept), tuple(map(str, model.classes_)))
+    if isinstance(model, DummyClassifier) and model.strategy in ("most_frequent", "prior") and model.n_outputs_ == 1:
+        # scikit-learn's answer: one-hot of the most frequent class (most_frequent), the priors (prior).
+        row = np.zeros(len(model.classes_))
+        if model.strategy == "prior":
+            row[:] = model.class_prior_
+        else:
+            row[int(np.argmax(model.class_prior_))] = 1.0
+        return CompiledModel(build, lambda X: np.tile(row, (X.shape[0], 1)), tuple(map(str, model.classes_)))
+    if _kd_tree_knn(model):
+        return CompiledModel(build, KDTreeVotes(model).predict_proba, tuple(map(str, model.classes_)))
     # Anything else: skip the DataFrame and the column transformer, keep the model as fitted
     # (it was fitted on the transformer's plain array output, so it sees the same input).
     if hasattr(model, "predict_proba") and hasattr(model, "classes_"):

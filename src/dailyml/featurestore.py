@@ -9,17 +9,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from dailyml.datasets import DatasetSpec, row_hash
 from dailyml.db import as_utc
 from dailyml.errors import ConflictError, NotFoundError
-from dailyml.tables import ModelVersion, Prediction, Sample, feature_table, utcnow
+from dailyml.tables import ModelVersion, Prediction, PredictionCount, Sample, feature_table, utcnow
 
 Bucket = Literal["minute", "hour", "day", "week"]
 BUCKETS: tuple[str, ...] = ("minute", "hour", "day", "week")
@@ -27,6 +28,8 @@ BUCKETS: tuple[str, ...] = ("minute", "hour", "day", "week")
 samples_t: sa.Table = Sample.__table__  # type: ignore[attr-defined]
 predictions_t: sa.Table = Prediction.__table__  # type: ignore[attr-defined]
 versions_t: sa.Table = ModelVersion.__table__  # type: ignore[attr-defined]
+counts_t: sa.Table = PredictionCount.__table__  # type: ignore[attr-defined]
+COUNT_KEY = ("dataset", "model_version_id", "source", "day", "actual_label", "predicted_label")
 
 
 @dataclass
@@ -111,7 +114,88 @@ def insert_predictions(conn: Connection, spec: DatasetSpec, predictions: Sequenc
             for pid, p in zip(ids, predictions, strict=True)
         ],
     )
+    labelled = [p for p in predictions if p.actual_label is not None]
+    if labelled:
+        sources = _sources(conn, {p.sample_id for p in labelled})
+        count_labelled(
+            conn,
+            spec,
+            [
+                (
+                    p.model_version_id,
+                    sources[p.sample_id],
+                    p.created_at or now,
+                    p.actual_label or "",  # never empty: only labelled predictions are here
+                    p.predicted_label,
+                    p.score,
+                )
+                for p in labelled
+            ],
+        )
     return ids
+
+
+def _sources(conn: Connection, sample_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    found: dict[uuid.UUID, str] = {}
+    ids = list(sample_ids)
+    for i in range(0, len(ids), 500):
+        query = sa.select(samples_t.c.id, samples_t.c.source).where(samples_t.c.id.in_(ids[i : i + 500]))
+        found.update((sid, source) for sid, source in conn.execute(query))
+    return found
+
+
+def _utc_day(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y-%m-%d")  # type: ignore[union-attr]
+
+
+def _grade_error(score: float | None, actual: str) -> float | None:
+    if score is None:
+        return None
+    try:
+        return abs(score - float(actual))
+    except ValueError:
+        return None
+
+
+def count_labelled(
+    conn: Connection,
+    spec: DatasetSpec,
+    rows: Iterable[tuple[int, str, datetime, str, str, float | None]],
+) -> None:
+    """Add newly labelled predictions (model version id, source, created at, actual, predicted,
+    score) to ``prediction_counts`` in the caller's transaction.
+
+    One upsert that adds to the counts (``ON CONFLICT DO UPDATE SET n = n + excluded.n``): atomic
+    per row in PostgreSQL, so concurrent writers never lose an increment; keys are written in
+    sorted order so two transactions cannot deadlock on them.
+    """
+    totals: dict[tuple[Any, ...], list[Any]] = {}
+    for version_id, source, created_at, actual, predicted, score in rows:
+        key = (spec.name, version_id, source, _utc_day(created_at), actual, predicted)
+        entry = totals.setdefault(key, [0, 0.0, 0])
+        entry[0] += 1
+        error = _grade_error(score, actual)
+        if error is not None:
+            entry[1] += error
+            entry[2] += 1
+    if not totals:
+        return
+    values = [
+        {**dict(zip(COUNT_KEY, key, strict=True)), "n": n, "abs_error_sum": err, "abs_error_n": err_n}
+        for key, (n, err, err_n) in sorted(totals.items())
+    ]
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(counts_t)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=list(COUNT_KEY),
+            set_={
+                "n": counts_t.c.n + insert.excluded.n,
+                "abs_error_sum": counts_t.c.abs_error_sum + insert.excluded.abs_error_sum,
+                "abs_error_n": counts_t.c.abs_error_n + insert.excluded.abs_error_n,
+            },
+        ),
+        values,
+    )
 
 
 def count_samples(engine: Engine, spec: DatasetSpec, source: str | None = None) -> int:
@@ -237,7 +321,7 @@ def set_actual(engine: Engine, spec: DatasetSpec, prediction_id: uuid.UUID, labe
     """Record the true label of the sample behind a prediction (conflict if it differs)."""
     with engine.begin() as conn:
         row = conn.execute(
-            sa.select(samples_t.c.id, samples_t.c.label)
+            sa.select(samples_t.c.id, samples_t.c.label, samples_t.c.source)
             .select_from(predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id))
             .where(predictions_t.c.id == prediction_id, predictions_t.c.dataset == spec.name)
         ).first()
@@ -249,7 +333,24 @@ def set_actual(engine: Engine, spec: DatasetSpec, prediction_id: uuid.UUID, labe
                 {"actual": spec.label_to_api(row.label)},
             )
         conn.execute(samples_t.update().where(samples_t.c.id == row.id).values(label=label))
-        conn.execute(predictions_t.update().where(predictions_t.c.sample_id == row.id).values(actual_label=label))
+        # Only predictions not labelled yet are counted: a repeated label (or a concurrent writer
+        # that got there first; PostgreSQL re-checks the condition after its lock) counts nothing.
+        newly = conn.execute(
+            predictions_t.update()
+            .where(predictions_t.c.sample_id == row.id, predictions_t.c.actual_label.is_(None))
+            .values(actual_label=label)
+            .returning(
+                predictions_t.c.model_version_id,
+                predictions_t.c.created_at,
+                predictions_t.c.predicted_label,
+                predictions_t.c.score,
+            )
+        ).all()
+        count_labelled(
+            conn,
+            spec,
+            [(r.model_version_id, row.source, r.created_at, label, r.predicted_label, r.score) for r in newly],
+        )
     return {"prediction_id": prediction_id, "sample_id": row.id, "actual": spec.label_to_api(label)}
 
 
@@ -266,16 +367,31 @@ def _labelled_predictions(spec: DatasetSpec, model_version: int | None, source: 
     return joined, where
 
 
+def _counted(spec: DatasetSpec, model_version: int | None, source: str | None) -> tuple[Any, list[Any]]:
+    # The pre-aggregated counts, filtered as _labelled_predictions filters the rows behind them.
+    joined: Any = counts_t
+    where: list[Any] = [counts_t.c.dataset == spec.name]
+    if source:
+        where.append(counts_t.c.source == source)
+    if model_version is not None:
+        joined = joined.join(versions_t, versions_t.c.id == counts_t.c.model_version_id)
+        where.append(versions_t.c.version == model_version)
+    return joined, where
+
+
 def confusion_matrix(
     engine: Engine, spec: DatasetSpec, *, model_version: int | None = None, source: str | None = None
 ) -> dict[str, Any]:
-    """Counts of (actual, predicted) over labelled predictions, every label of the spec present."""
-    joined, where = _labelled_predictions(spec, model_version, source)
+    """Counts of (actual, predicted) over labelled predictions, every label of the spec present.
+
+    Read from ``prediction_counts`` (a few rows per label pair and day), not from the predictions.
+    """
+    joined, where = _counted(spec, model_version, source)
     query = (
-        sa.select(predictions_t.c.actual_label, predictions_t.c.predicted_label, sa.func.count())
+        sa.select(counts_t.c.actual_label, counts_t.c.predicted_label, sa.func.sum(counts_t.c.n))
         .select_from(joined)
         .where(*where)
-        .group_by(predictions_t.c.actual_label, predictions_t.c.predicted_label)
+        .group_by(counts_t.c.actual_label, counts_t.c.predicted_label)
     )
     labels = list(spec.labels)
     index = {label: i for i, label in enumerate(labels)}
@@ -312,7 +428,13 @@ def metrics_over_time(
     limit: int = 366,
 ) -> list[dict[str, Any]]:
     """Per time bucket of prediction time: n, accuracy (exact label), and for regression MAE and
-    within-one accuracy of the shown grade. The newest ``limit`` buckets, oldest first."""
+    within-one accuracy of the shown grade. The newest ``limit`` buckets, oldest first.
+
+    Days and weeks are read from ``prediction_counts``; minutes and hours (the fast demo's
+    buckets) from the labelled predictions themselves.
+    """
+    if bucket in ("day", "week"):
+        return _metrics_from_counts(engine, spec, bucket, model_version, source, limit)
     joined, where = _labelled_predictions(spec, model_version, source)
     key = _bucket_expr(engine.dialect.name, predictions_t.c.created_at, bucket).label("bucket")
     correct = sa.case((predictions_t.c.actual_label == predictions_t.c.predicted_label, 1.0), else_=0.0)
@@ -332,6 +454,51 @@ def metrics_over_time(
             if k not in ("bucket", "n") and v is not None:
                 row[k] = float(v)
     return rows[::-1]
+
+
+def _metrics_from_counts(
+    engine: Engine, spec: DatasetSpec, bucket: str, model_version: int | None, source: str | None, limit: int
+) -> list[dict[str, Any]]:
+    joined, where = _counted(spec, model_version, source)
+    c = counts_t.c
+    columns: list[Any] = [
+        c.day,
+        sa.func.sum(c.n),
+        sa.func.sum(sa.case((c.actual_label == c.predicted_label, c.n), else_=0)),
+        sa.func.sum(c.abs_error_sum),
+        sa.func.sum(c.abs_error_n),
+    ]
+    if spec.task == "regression":  # grades: numbers
+        gap = sa.func.abs(sa.cast(c.predicted_label, sa.Float) - sa.cast(c.actual_label, sa.Float))
+        columns.append(sa.func.sum(sa.case((gap <= 1, c.n), else_=0)))
+    else:
+        columns.append(sa.literal(0))
+    query = sa.select(*columns).select_from(joined).where(*where).group_by(c.day).order_by(c.day.desc())
+    if bucket == "day":
+        query = query.limit(limit)
+    totals: dict[str, list[float]] = {}
+    with engine.connect() as conn:
+        for day, n, correct, err, err_n, within in conn.execute(query):
+            t = totals.setdefault(day if bucket == "day" else _monday(day), [0, 0, 0.0, 0, 0])
+            t[0] += int(n)
+            t[1] += int(correct)
+            t[2] += float(err or 0.0)
+            t[3] += int(err_n or 0)
+            t[4] += int(within or 0)
+    points = []
+    for key in sorted(totals)[-limit:]:
+        n, correct, err, err_n, within = totals[key]
+        point: dict[str, Any] = {"bucket": key, "n": int(n), "accuracy": correct / n}
+        if spec.task == "regression":
+            point["mae"] = err / err_n if err_n else None
+            point["within_one_accuracy"] = within / n
+        points.append(point)
+    return points
+
+
+def _monday(day: str) -> str:
+    d = datetime.strptime(day, "%Y-%m-%d")
+    return (d - timedelta(days=d.weekday())).strftime("%Y-%m-%d")
 
 
 def reference_stats(engine: Engine, spec: DatasetSpec) -> dict[str, dict[str, Any]]:
@@ -358,17 +525,25 @@ def reference_stats(engine: Engine, spec: DatasetSpec) -> dict[str, dict[str, An
 
 
 def random_sample(engine: Engine, spec: DatasetSpec, source: str) -> dict[str, Any] | None:
-    """One random stored sample of ``source``: its id, features and label."""
+    """One random stored sample of ``source``: its id, features and label.
+
+    The first sample at or after a random UUID (wrapping round), through the (dataset, source,
+    id) index: one index probe however many samples there are. Sample ids are random UUIDs, so
+    every sample is about equally likely.
+    """
     ft, cols = _features_select(spec)
-    query = (
-        sa.select(samples_t.c.id, samples_t.c.label, *cols)
-        .select_from(samples_t.join(ft, ft.c.sample_id == samples_t.c.id))
-        .where(samples_t.c.dataset == spec.name, samples_t.c.source == source)
-        .order_by(sa.func.random())
-        .limit(1)
+    where = [samples_t.c.dataset == spec.name, samples_t.c.source == source]
+    base = sa.select(samples_t.c.id, samples_t.c.label, *cols).select_from(
+        samples_t.join(ft, ft.c.sample_id == samples_t.c.id)
     )
     with engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
+        row = (
+            conn.execute(base.where(*where, samples_t.c.id >= uuid.uuid4()).order_by(samples_t.c.id).limit(1))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            row = conn.execute(base.where(*where).order_by(samples_t.c.id).limit(1)).mappings().first()
     if row is None:
         return None
     return {

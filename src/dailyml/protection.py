@@ -116,9 +116,14 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit = int(settings.max_body_bytes)
-        too_large = error_response(
-            413, "payload_too_large", f"the request body exceeds {limit} bytes (DAILYML_MAX_BODY_BYTES)"
-        )
+
+        async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+            # Built only when needed: a response object per request costs every prediction.
+            response = error_response(
+                413, "payload_too_large", f"the request body exceeds {limit} bytes (DAILYML_MAX_BODY_BYTES)"
+            )
+            await response(scope, receive, send)
+
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await too_large(scope, receive, send)

@@ -37,6 +37,8 @@ class Sample(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_samples_dataset_source_time", "dataset", "source", "event_time"),
         sa.Index("ix_samples_dataset_hash", "dataset", "content_hash"),
+        # A random sample is the first id after a random UUID: one index probe, not a scan.
+        sa.Index("ix_samples_dataset_source_id", "dataset", "source", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -81,6 +83,27 @@ class Prediction(SQLModel, table=True):
     score: float | None = None  # regression: the raw (unrounded) prediction
     probabilities: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _ts()
+
+
+class PredictionCount(SQLModel, table=True):
+    """Labelled predictions counted per (dataset, model version, source, UTC day, actual, predicted).
+
+    Maintained in the transaction that labels predictions (``featurestore``), so the confusion
+    matrix and the daily and weekly metrics read a few hundred rows however long the history is.
+    ``abs_error_sum`` (regression) sums |score - actual| over the ``abs_error_n`` rows with a score.
+    """
+
+    __tablename__ = "prediction_counts"
+
+    dataset: str = Field(primary_key=True, max_length=32)
+    model_version_id: int = Field(primary_key=True, foreign_key="model_versions.id")
+    source: str = Field(primary_key=True, max_length=16)
+    day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD of the prediction's created_at, UTC
+    actual_label: str = Field(primary_key=True, max_length=32)
+    predicted_label: str = Field(primary_key=True, max_length=32)
+    n: int = 0
+    abs_error_sum: float = 0.0
+    abs_error_n: int = 0
 
 
 class ModelVersion(SQLModel, table=True):

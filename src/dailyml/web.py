@@ -13,7 +13,7 @@ Needs the ``fastapi`` extra; imported only by services.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Request
@@ -281,15 +281,17 @@ class AdminDisabled(DailyMLError):
     status, code = 403, "forbidden"
 
 
-def admin_guard(get_settings: Callable[[Request], Settings]) -> Any:
+def admin_guard(get_settings: Callable[[Request], Awaitable[Settings]]) -> Any:
     """A dependency that admits only ``Authorization: Bearer $DAILYML_ADMIN_TOKEN``."""
 
+    settings_dep = Depends(get_settings)  # a default, not Annotated: the annotation is a string here
+
     @answers(401, 403)
-    def check(
-        request: Request,
+    async def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        settings: Settings = settings_dep,
     ) -> None:
-        token = get_settings(request).admin_token
+        token = settings.admin_token
         if token is None:
             raise AdminDisabled("admin endpoints are disabled: DAILYML_ADMIN_TOKEN is not set")
         if credentials is None or not token_matches(credentials.credentials, token):
@@ -298,13 +300,14 @@ def admin_guard(get_settings: Callable[[Request], Settings]) -> Any:
     return Depends(check)
 
 
-def from_state(name: str, *errors: int) -> Callable[[Request], Any]:
+def from_state(name: str, *errors: int) -> Callable[[Request], Awaitable[Any]]:
     """A dependency returning ``app.state.<name>``: what a service built in its lifespan.
 
     ``errors``: the statuses using it can answer (503 for a database or what needs loading).
     """
 
-    def get(request: Request) -> Any:
+    # async: a plain function would be run in the threadpool on every request that uses it.
+    async def get(request: Request) -> Any:
         return getattr(request.app.state, name)
 
     get.__name__ = f"get_{name}"

@@ -65,14 +65,56 @@ def test_compiled_linear_classifiers_equal_scikit_learn_on_every_iris_row(name: 
 
 
 @pytest.mark.parametrize("name", ["majority_class", "knn_k2", "knn_k5"])
-def test_other_models_keep_scikit_learn_behind_the_compiled_preprocessing(name: str) -> None:
+def test_iris_candidates_compile_inline_and_equal_scikit_learn_on_every_row(name: str) -> None:
     frame = IRIS.load_reference(DATA)
     candidate = next(c for c in candidates(IRIS, "full") if c.name == name)
     model = candidate.build(0).fit(frame[IRIS.feature_names], frame["label"])
     compiled = compile_model(model)
-    assert compiled is not None and not compiled.inline  # milliseconds: served from the threadpool
+    assert compiled is not None and compiled.inline  # no scikit-learn on the one-row path
     expected = model.predict_proba(frame[IRIS.feature_names])
-    assert np.array_equal(compiled.predict(frame[IRIS.feature_names].to_dict("records")), expected)
+    rows = frame[IRIS.feature_names].to_dict("records")
+    # One row at a time (the online path), and as one batch.
+    one_by_one = np.vstack([compiled.predict([r]) for r in rows])
+    assert np.array_equal(one_by_one, expected)
+    assert np.array_equal(compiled.predict(rows), expected)
+
+
+def _knn_agrees_one_by_one(X: np.ndarray, y: np.ndarray, queries: np.ndarray, k: int, leaf_size: int = 30) -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from dailyml.compiled import KDTreeVotes
+
+    model = KNeighborsClassifier(n_neighbors=k, leaf_size=leaf_size).fit(X, y)
+    assert model._fit_method == "kd_tree"
+    votes = KDTreeVotes(model)
+    expected = model.predict_proba(queries)
+    for q, e in zip(queries, expected, strict=True):
+        got = votes.predict_proba(q[None, :])[0]
+        assert np.array_equal(got, e), (q.tolist(), got.tolist(), e.tolist())
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7, 10])
+@pytest.mark.parametrize("leaf_size", [1, 3, 30])
+def test_knn_ties_are_broken_as_scikit_learn_breaks_them(k: int, leaf_size: int) -> None:
+    """Adversarial ties: points on a small integer lattice, many duplicated with different labels,
+    queried at lattice points, half-way points and cell centres (many equidistant neighbours)."""
+    rng = np.random.default_rng(k * 100 + leaf_size)
+    lattice = rng.integers(0, 3, size=(60, 4)).astype(float)
+    X = np.vstack([lattice, lattice[:20]])  # exact duplicates
+    y = rng.integers(0, 3, size=len(X))
+    grid = np.array(np.meshgrid(*[[0.0, 0.5, 1.0, 1.5, 2.0]] * 4)).reshape(4, -1).T
+    _knn_agrees_one_by_one(X, y, grid, k, leaf_size)
+
+
+def test_knn_equals_scikit_learn_on_iris_grid_queries() -> None:
+    """Iris is measured to 0.1 cm: queries on that grid tie often."""
+    frame = IRIS.load_reference(DATA)
+    X = frame[IRIS.feature_names].to_numpy(dtype=float)
+    y = frame["label"].astype("category").cat.codes.to_numpy()
+    rng = np.random.default_rng(5)
+    queries = np.round(X[rng.integers(0, len(X), 400)] + rng.integers(-2, 3, size=(400, 4)) / 10, 1)
+    for k in (2, 5):
+        _knn_agrees_one_by_one(X, y, queries, k)
 
 
 def test_a_preprocessor_we_cannot_reproduce_is_not_compiled() -> None:

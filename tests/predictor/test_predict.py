@@ -116,6 +116,25 @@ def test_batch_answers_in_order(api: TestClient) -> None:
     assert len({p["prediction_id"] for p in r.json()["predictions"]}) == 3
 
 
+@pytest.mark.parametrize(("dataset", "body"), [("iris", IRIS_OK), ("wine", WINE_OK)])
+def test_answers_serialised_once_match_the_documented_response_models(
+    api: TestClient, dataset: str, body: dict
+) -> None:
+    """The routes return JSON they serialised themselves (FastAPI does not validate it again):
+    it must be exactly what the response models in the OpenAPI document describe."""
+    from dailyml.contracts import batch_response_model, prediction_model
+
+    one = api.post(f"/{dataset}/predict", json=body)
+    assert one.headers["content-type"] == "application/json"
+    model = prediction_model(dataset)
+    assert model.model_validate_json(one.content).model_dump(mode="json") == one.json()
+    batch = api.post(f"/{dataset}/predict/batch", json={"instances": [body, body]})
+    validated = batch_response_model(dataset).model_validate_json(batch.content)
+    assert validated.model_dump(mode="json") == batch.json() and len(batch.json()["predictions"]) == 2
+    schema = api.get("/openapi.json").json()["paths"][f"/{dataset}/predict"]["post"]["responses"]["200"]
+    assert schema["content"]["application/json"]["schema"]["$ref"].endswith(model.__name__)
+
+
 def test_batch_error_names_the_instance(api: TestClient) -> None:
     r = api.post("/wine/predict/batch", json={"instances": [WINE_OK, WINE_OK | {"alcohol": 99}]})
     assert r.status_code == 422

@@ -3,10 +3,12 @@
 # No `from __future__ import annotations` here: FastAPI must see the body classes built from
 # the specs as real objects, not as strings it cannot resolve.
 
+import json
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from dailyml.contracts import (
@@ -25,11 +27,17 @@ from services.predictor.deps import AdminDep, EngineDep, LogDep, ModelsDep
 from services.predictor.prediction_log import LogEntry, PredictionLog
 
 
+def _json(body: Any) -> Response:
+    """The body serialised once, here: FastAPI does not validate a returned Response against the
+    route's response model again (the model still documents it; tests check the answers match it)."""
+    return Response(json.dumps(body, separators=(",", ":"), allow_nan=False), media_type="application/json")
+
+
 def _respond(spec: DatasetSpec, model: LoadedModel, answer: Answer, prediction_id: uuid.UUID) -> dict[str, Any]:
     body: dict[str, Any] = {
         spec.target: spec.label_to_api(answer.label),
         "model_version": model.version,
-        "prediction_id": prediction_id,
+        "prediction_id": str(prediction_id),
     }
     if spec.task == "classification":
         body["probabilities"] = answer.probabilities
@@ -79,15 +87,15 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         if model.compiled is not None and model.compiled.inline and not log.synchronous:
             # A compiled one-row predict costs tens of microseconds: cheaper inline on the event
             # loop than a trip through the threadpool.
-            return _predict_and_log(spec, model, row, log)[0]
+            return _json(_predict_and_log(spec, model, row, log)[0])
         # scikit-learn as fitted costs milliseconds of CPU: run it in the threadpool so it does
         # not stall the event loop.
-        return (await run_in_threadpool(_predict_and_log, spec, model, row, log))[0]
+        return _json((await run_in_threadpool(_predict_and_log, spec, model, row, log))[0])
 
     def predict_batch(body: BatchRequest, models: ModelsDep, log: LogDep) -> Any:  # type: ignore[valid-type]
         model = models.get(spec.name)
         rows = [i.model_dump() for i in body.instances]  # type: ignore[attr-defined]
-        return {"predictions": _predict_and_log(spec, model, rows, log), "model_version": model.version}
+        return _json({"predictions": _predict_and_log(spec, model, rows, log), "model_version": model.version})
 
     def predict_pending(
         engine: EngineDep, models: ModelsDep, limit: int = Query(10_000, ge=1, le=100_000)
