@@ -433,5 +433,13 @@ def explore(
         protocol = Protocol(FULL.n_splits, outer_repeats, FULL.seed)
         folds = outer_folds(spec, data, protocol)
         report["search_protocol"] = protocol.describe(len(data), len(frame) - len(data))
-        report["search"] = nested_search(spec, data, folds, wine_search_space(), progress=progress)
+        space = wine_search_space()
+        report["search"] = found = nested_search(spec, data, folds, space, progress=progress)
+        # What serving the configuration chosen most often would cost, fitted on all rows.
+        names = [w["name"] for w in found["winners"]]
+        chosen = next(c for c in space if c.name == max(set(names), key=names.count))
+        X, y = data[spec.feature_names], _target(spec, data)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            final = chosen.build(FULL.seed).fit(X, y)
+        found["chosen"] = {"name": chosen.name, "cost": serving_cost(spec, final, data, calls=cost_calls)}
     return report
