@@ -268,6 +268,9 @@ def _evaluate_search(spec: Any, frame: Any, args: argparse.Namespace) -> int:
     for w in search["winners"]:
         figures = f"inner MSE {w['inner_mse']:.3f}, outer {w['outer_mse']:.3f}"
         out.print(f"  outer fold {w['fold'] + 1}: {w['name']} ({figures})")
+    cost = search["chosen"]["cost"]
+    served = f"{cost['us_per_row']:.0f} µs/row, {cost['mb']:.1f} MB"
+    out.print(f"chosen most often: {search['chosen']['name']}, served: {served}")
     return 0
 
 
