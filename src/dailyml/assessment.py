@@ -73,6 +73,14 @@ def evaluation_rows(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return deduplicate(spec, data).reset_index(drop=True)
 
 
+def outer_folds(spec: DatasetSpec, data: pd.DataFrame, protocol: Protocol) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The protocol's folds on ``data`` (the rows of ``evaluation_rows``): the same for every model."""
+    splitter = RepeatedStratifiedKFold(
+        n_splits=protocol.n_splits, n_repeats=protocol.n_repeats, random_state=protocol.seed
+    )
+    return list(splitter.split(data[spec.feature_names], data["label"]))
+
+
 def _mean_metrics(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
     scalars = [k for k, v in per_fold[0].items() if isinstance(v, float)]
     out: dict[str, Any] = {k: float(np.mean([m[k] for m in per_fold])) for k in scalars}
@@ -83,7 +91,7 @@ def _mean_metrics(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
             g: {
                 k: float(np.mean([m["by_group"][g][k] for m in per_fold if g in m["by_group"]]))
                 for k in scalars
-                if k != "n"
+                if k != "n" and k in per_fold[0]["by_group"][groups[0]]
             }
             for g in groups
         }
@@ -115,6 +123,54 @@ def _target(spec: DatasetSpec, frame: pd.DataFrame) -> pd.Series:
     return frame["label"] if spec.task == "classification" else frame["label"].astype(int)
 
 
+def _cross_validate(
+    spec: DatasetSpec,
+    data: pd.DataFrame,
+    entries: list[tuple[Candidate, str]],
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    seed: int,
+    progress: ProgressFn,
+    cost_calls: int,
+) -> dict[str, dict[str, Any]]:
+    """Each entry fitted on every fold's training part and scored on its test part, then fitted
+    on all rows and costed as served."""
+    total = len(entries) * (len(folds) + 1)
+    done = 0
+    X, y = data[spec.feature_names], _target(spec, data)
+    results: dict[str, dict[str, Any]] = {}
+    # One OpenMP thread for gradient boosting: on a shared machine its spinning threads slow a fit
+    # down a hundredfold (measured: 150 s instead of 0.7 s); forests use joblib threads instead.
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        for candidate, role in entries:
+            per_fold, fit_seconds = [], []
+            for i, (fit_idx, val_idx) in enumerate(folds):
+                model = clone(candidate.build(seed))
+                started = time.perf_counter()
+                model.fit(X.iloc[fit_idx], y.iloc[fit_idx])
+                fit_seconds.append(time.perf_counter() - started)
+                per_fold.append(evaluate(spec, model, data.iloc[val_idx]))
+                if hasattr(model, "predict_grade"):  # an ordinal model's own grade (the median)
+                    graded = model.predict_grade(X.iloc[val_idx])
+                    per_fold[-1]["median_grade_exact_accuracy"] = float(np.mean(graded == y.iloc[val_idx].to_numpy()))
+                done += 1
+                progress(done, total, f"{candidate.name} fold {i + 1}/{len(folds)}")
+            final = servable(candidate.build(seed).fit(X, y))
+            cost = serving_cost(spec, final, data, calls=cost_calls)
+            done += 1
+            progress(done, total, f"{candidate.name} cost")
+            results[candidate.name] = {
+                "role": role,
+                "baseline": candidate.baseline,
+                "lab": candidate.lab,
+                "description": candidate.description,
+                "params": candidate.params,
+                **_mean_metrics(per_fold),
+                "cost": {**cost, "fit_seconds": round(float(np.median(fit_seconds)), 3)},
+            }
+    return results
+
+
 def assess(
     spec: DatasetSpec,
     frame: pd.DataFrame,
@@ -131,42 +187,8 @@ def assess(
     ours = [c for c in candidates(spec, profile) if not c.baseline and not c.lab]
     refs = [c for c in candidates(spec, profile) if c.baseline or c.lab] + references(spec, profile)
     entries: list[tuple[Candidate, str]] = [(c, "reference") for c in refs] + [(c, "candidate") for c in ours]
-    folds = list(
-        RepeatedStratifiedKFold(
-            n_splits=protocol.n_splits, n_repeats=protocol.n_repeats, random_state=protocol.seed
-        ).split(data[spec.feature_names], data["label"])
-    )
-    total = len(entries) * (len(folds) + 1)
-    done = 0
-    X, y = data[spec.feature_names], _target(spec, data)
-    results: dict[str, dict[str, Any]] = {}
-    # One OpenMP thread for gradient boosting: on a shared machine its spinning threads slow a fit
-    # down a hundredfold (measured: 150 s instead of 0.7 s); forests use joblib threads instead.
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        for candidate, role in entries:
-            per_fold, fit_seconds = [], []
-            for i, (fit_idx, val_idx) in enumerate(folds):
-                model = clone(candidate.build(protocol.seed))
-                started = time.perf_counter()
-                model.fit(X.iloc[fit_idx], y.iloc[fit_idx])
-                fit_seconds.append(time.perf_counter() - started)
-                per_fold.append(evaluate(spec, model, data.iloc[val_idx]))
-                done += 1
-                progress(done, total, f"{candidate.name} fold {i + 1}/{len(folds)}")
-            final = servable(candidate.build(protocol.seed).fit(X, y))
-            cost = serving_cost(spec, final, data, calls=cost_calls)
-            done += 1
-            progress(done, total, f"{candidate.name} cost")
-            results[candidate.name] = {
-                "role": role,
-                "baseline": candidate.baseline,
-                "lab": candidate.lab,
-                "description": candidate.description,
-                "params": candidate.params,
-                **_mean_metrics(per_fold),
-                "cost": {**cost, "fit_seconds": round(float(np.median(fit_seconds)), 3)},
-            }
+    folds = outer_folds(spec, data, protocol)
+    results = _cross_validate(spec, data, entries, folds, protocol.seed, progress, cost_calls)
     sign = 1 if spec.greater_is_better else -1
     champion = max(ours, key=lambda c: sign * results[c.name][spec.primary_metric]).name
     top = results[champion]
@@ -209,3 +231,215 @@ def recordable(report: dict[str, Any]) -> dict[str, Any]:
         for name, r in report["references"].items()
     }
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Nested hyper-parameter search and the model families measured next to the candidates
+# (``dailyml evaluate wine --search``). See docs/models.md for the search space and the figures.
+
+FitLog = Callable[[str, np.ndarray], None]
+
+
+def wine_search_space(n_per_family: int = 5, seed: int = 42) -> list[Candidate]:
+    """The documented wine search space: ``n_per_family`` configurations drawn at random (seeded)
+    from each grid, ExtraTrees and histogram gradient boosting (docs/models.md)."""
+    from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor
+    from sklearn.model_selection import ParameterSampler
+
+    from dailyml.datasets import WINE
+    from dailyml.pipelines import build_pipeline
+
+    trees_grid = {
+        "n_estimators": [100, 200, 300],
+        "max_features": [0.3, 0.4, 0.5, 0.7, 1.0],
+        "min_samples_leaf": [1, 2, 3, 5],
+    }
+    boosting_grid = {
+        "learning_rate": [0.03, 0.05, 0.1],
+        "max_leaf_nodes": [15, 31, 63],
+        "max_depth": [None, 6, 8],
+        "min_samples_leaf": [10, 20, 40],
+        "l2_regularization": [0.0, 1.0, 3.0],
+    }
+    space: list[Candidate] = []
+    for params in ParameterSampler(trees_grid, n_per_family, random_state=seed):
+        space.append(
+            Candidate(
+                "extra_trees " + _short(params),
+                _builder(lambda s, p=params: build_pipeline(WINE, ExtraTreesRegressor(**p, random_state=s, n_jobs=2))),
+                dict(params),
+            )
+        )
+    for params in ParameterSampler(boosting_grid, n_per_family, random_state=seed):
+        space.append(
+            Candidate(
+                "boosting " + _short(params),
+                _builder(
+                    lambda s, p=params: build_pipeline(
+                        WINE, HistGradientBoostingRegressor(**p, max_iter=300, early_stopping=False, random_state=s)
+                    )
+                ),
+                {**params, "max_iter": 300},
+            )
+        )
+    return space
+
+
+def _builder(build: Any) -> Callable[[int], Any]:
+    return build  # type: ignore[no-any-return]
+
+
+def _short(params: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def nested_search(
+    spec: DatasetSpec,
+    data: pd.DataFrame,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    space: list[Candidate],
+    *,
+    inner_splits: int = 3,
+    seed: int = 42,
+    progress: ProgressFn = _no_progress,
+    fit_log: FitLog | None = None,
+) -> dict[str, Any]:
+    """A nested search: for each outer fold, every configuration of ``space`` is scored by an
+    inner stratified ``inner_splits``-fold CV on that fold's *training part only* (lowest MSE
+    wins), the winner is refitted on the whole training part and scored on the outer test part,
+    which the search never saw. The figures are the outer folds' means; which configuration won
+    each fold is reported. ``fit_log(stage, positions)`` receives the ``data`` row positions of
+    every fit (stages ``inner`` and ``outer``) so a test can check what the search saw."""
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = data[spec.feature_names], _target(spec, data)
+    total = len(folds) * (len(space) * inner_splits + 1)
+    done = 0
+    per_fold: list[dict[str, Any]] = []
+    winners: list[dict[str, Any]] = []
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        for o, (train_idx, test_idx) in enumerate(folds):
+            inner = StratifiedKFold(n_splits=inner_splits, shuffle=True, random_state=seed + o)
+            inner_folds = [
+                (train_idx[a], train_idx[b]) for a, b in inner.split(train_idx, y.iloc[train_idx].to_numpy())
+            ]
+            scores = []
+            for candidate in space:
+                mses = []
+                for fit_pos, val_pos in inner_folds:
+                    if fit_log is not None:
+                        fit_log("inner", fit_pos)
+                    model = clone(candidate.build(seed)).fit(X.iloc[fit_pos], y.iloc[fit_pos])
+                    prediction = np.asarray(model.predict(X.iloc[val_pos]), dtype=float)
+                    mses.append(float(np.mean((prediction - y.iloc[val_pos].to_numpy()) ** 2)))
+                    done += 1
+                    progress(done, total, f"outer {o + 1}/{len(folds)} {candidate.name}")
+                scores.append(float(np.mean(mses)))
+            best = space[int(np.argmin(scores))]
+            if fit_log is not None:
+                fit_log("outer", train_idx)
+            model = clone(best.build(seed)).fit(X.iloc[train_idx], y.iloc[train_idx])
+            per_fold.append(evaluate(spec, model, data.iloc[test_idx]))
+            winners.append(
+                {
+                    "fold": o,
+                    "name": best.name,
+                    "params": best.params,
+                    "inner_mse": min(scores),
+                    "outer_mse": per_fold[-1]["mse"],
+                    "outer_exact_accuracy": per_fold[-1]["exact_accuracy"],
+                }
+            )
+            done += 1
+            progress(done, total, f"outer {o + 1}/{len(folds)} refit")
+    return {
+        "inner": f"stratified {inner_splits}-fold on each outer training part, seed {seed} + fold",
+        "space": [{"name": c.name, "params": c.params} for c in space],
+        "winners": winners,
+        **_mean_metrics(per_fold),
+    }
+
+
+def wine_families(spec: DatasetSpec) -> list[Candidate]:
+    """Model families measured next to the candidates (not served): one model per colour, and
+    cumulative ordinal models of the grade."""
+    from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+
+    from dailyml.pipelines import CumulativeOrdinal, PerGroup, _extra_trees, _student, build_pipeline
+
+    group = spec.group_feature or ""
+    return [
+        Candidate(
+            "extra_trees",
+            lambda s: _extra_trees(spec, 300, s),
+            {"n_estimators": 300, "max_features": 0.4},
+            description="the reference, in the same run",
+        ),
+        Candidate(
+            "per_colour_extra_trees",
+            lambda s: PerGroup(group, _extra_trees(spec, 300, s)),
+            {"per": group, "n_estimators": 300, "max_features": 0.4},
+        ),
+        Candidate(
+            "per_colour_boosting",
+            lambda s: PerGroup(group, build_pipeline(spec, _student(300, 8, s, learning_rate=0.05))),
+            {"per": group, "max_iter": 300, "max_depth": 8, "learning_rate": 0.05},
+        ),
+        Candidate(
+            "ordinal_boosting",
+            lambda s: CumulativeOrdinal(
+                build_pipeline(
+                    spec,
+                    HistGradientBoostingClassifier(
+                        max_iter=200, learning_rate=0.05, max_depth=6, early_stopping=False, random_state=s
+                    ),
+                )
+            ),
+            {"thresholds": "K-1", "max_iter": 200, "learning_rate": 0.05, "max_depth": 6},
+        ),
+        Candidate(
+            "ordinal_extra_trees",
+            lambda s: CumulativeOrdinal(
+                build_pipeline(spec, ExtraTreesClassifier(n_estimators=100, max_features=0.4, random_state=s, n_jobs=2))
+            ),
+            {"thresholds": "K-1", "n_estimators": 100, "max_features": 0.4},
+        ),
+    ]
+
+
+def explore(
+    spec: DatasetSpec,
+    frame: pd.DataFrame,
+    *,
+    outer_repeats: int = 1,
+    families: bool = True,
+    search: bool = True,
+    progress: ProgressFn = _no_progress,
+    cost_calls: int = 300,
+) -> dict[str, Any]:
+    """``dailyml evaluate wine --search``: the nested search (outer folds: the protocol's first
+    ``outer_repeats`` repeats of 5 folds) and the extra families (all 15 folds)."""
+    if spec.name != "wine":
+        raise ValueError("the search and the extra families are defined for wine only")
+    data = evaluation_rows(spec, frame)
+    report: dict[str, Any] = {"dataset": spec.name}
+    if families:
+        folds = outer_folds(spec, data, FULL)
+        entries = [(c, "family") for c in wine_families(spec)]
+        report["families_protocol"] = FULL.describe(len(data), len(frame) - len(data))
+        report["families"] = _cross_validate(spec, data, entries, folds, FULL.seed, progress, cost_calls)
+    if search:
+        protocol = Protocol(FULL.n_splits, outer_repeats, FULL.seed)
+        folds = outer_folds(spec, data, protocol)
+        report["search_protocol"] = protocol.describe(len(data), len(frame) - len(data))
+        space = wine_search_space()
+        report["search"] = found = nested_search(spec, data, folds, space, progress=progress)
+        # What serving the configuration chosen most often would cost, fitted on all rows.
+        names = [w["name"] for w in found["winners"]]
+        chosen = next(c for c in space if c.name == max(set(names), key=names.count))
+        X, y = data[spec.feature_names], _target(spec, data)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            final = chosen.build(FULL.seed).fit(X, y)
+        found["chosen"] = {"name": chosen.name, "cost": serving_cost(spec, final, data, calls=cost_calls)}
+    return report

@@ -233,6 +233,47 @@ def _evaluate_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def _evaluate_search(spec: Any, frame: Any, args: argparse.Namespace) -> int:
+    from dailyml.assessment import explore
+
+    if spec.name != "wine" or args.record or args.quick:
+        console.print("--search is for wine only, without --record or --quick")
+        return 2
+    with _progress("search") as factory:
+        report = explore(spec, frame, outer_repeats=args.outer_repeats, progress=factory(spec.name))
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    table = Table(title=f"wine families: {report['families_protocol']['scheme']}")
+    for col in ("model", "mse", "exact", "median-grade exact", "red mse / exact", "white mse / exact", "µs/row", "MB"):
+        table.add_column(col)
+    for name, r in report["families"].items():
+        median = r.get("median_grade_exact_accuracy")
+        table.add_row(
+            name,
+            f"{r['mse']:.3f}±{r['mse_std']:.3f}",
+            f"{r['exact_accuracy']:.3f}",
+            "–" if median is None else f"{median:.3f}",
+            *(f"{r['by_group'][g]['mse']:.3f} / {r['by_group'][g]['exact_accuracy']:.3f}" for g in ("red", "white")),
+            f"{r['cost']['us_per_row']:.0f}",
+            f"{r['cost']['mb']:.2f}",
+        )
+    out.print(table)
+    search = report["search"]
+    out.print(
+        f"nested search ({report['search_protocol']['scheme']} outer; {search['inner']}): "
+        f"MSE {search['mse']:.3f}±{search['mse_std']:.3f}, exact {search['exact_accuracy']:.3f}, "
+        + ", ".join(f"{g} {m['mse']:.3f} / {m['exact_accuracy']:.3f}" for g, m in search["by_group"].items())
+    )
+    for w in search["winners"]:
+        figures = f"inner MSE {w['inner_mse']:.3f}, outer {w['outer_mse']:.3f}"
+        out.print(f"  outer fold {w['fold'] + 1}: {w['name']} ({figures})")
+    cost = search["chosen"]["cost"]
+    served = f"{cost['us_per_row']:.0f} µs/row, {cost['mb']:.1f} MB"
+    out.print(f"chosen most often: {search['chosen']['name']}, served: {served}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from dailyml.assessment import assess, recordable
     from dailyml.datasets import get_spec
@@ -241,6 +282,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = get_settings()
     spec = get_spec(args.dataset)
     frame = spec.load_reference(settings.data_dir)
+    if args.search:
+        return _evaluate_search(spec, frame, args)
     with _progress("evaluate") as factory:
         report = assess(spec, frame, quick=args.quick, progress=factory(spec.name))
     if args.json:
@@ -521,6 +564,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="3-fold x 1 and fast settings (the CI check)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--record", action="store_true", help="store the figures on the champion's registry version")
+    p.add_argument(
+        "--search",
+        action="store_true",
+        help="wine: the nested hyper-parameter search and the per-colour and ordinal families (docs/models.md)",
+    )
+    p.add_argument(
+        "--outer-repeats", type=int, default=1, choices=(1, 2, 3), help="--search: repeats of the 5 outer folds"
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list, promote or roll back model versions")

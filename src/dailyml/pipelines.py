@@ -218,3 +218,76 @@ class Distilled(BaseEstimator, RegressorMixin):  # type: ignore[misc]
 def servable(model: Any) -> Any:
     """What is registered and served for a fitted candidate (a distilled model's student)."""
     return getattr(model, "servable_", model)
+
+
+class PerGroup(BaseEstimator, RegressorMixin):  # type: ignore[misc]
+    """One model per value of a categorical column (wine: one per colour).
+
+    ``fit`` clones ``base`` once per value of ``column`` seen in the rows and fits it on that
+    value's rows only; ``predict`` routes each row to its value's model.
+    """
+
+    def __init__(self, column: str, base: Any) -> None:
+        self.column = column
+        self.base = base
+
+    def fit(self, X: Any, y: Any) -> PerGroup:
+        import numpy as np
+        from sklearn.base import clone
+
+        y = np.asarray(y)
+        values = X[self.column].to_numpy()
+        self.models_ = {g: clone(self.base).fit(X[values == g], y[values == g]) for g in sorted(set(values))}
+        return self
+
+    def predict(self, X: Any) -> Any:
+        import numpy as np
+
+        values = X[self.column].to_numpy()
+        out = np.empty(len(X), dtype=float)
+        for g in set(values):
+            mask = values == g
+            out[mask] = self.models_[g].predict(X[mask])
+        return out
+
+
+class CumulativeOrdinal(BaseEstimator, RegressorMixin):  # type: ignore[misc]
+    """An ordinal model of the grade: K-1 binary classifiers, one for each P(grade > k).
+
+    For the sorted grades g_0 < ... < g_{K-1} seen in training, classifier k is fitted on
+    ``y > g_k``. ``exceedance`` returns those probabilities made non-increasing in k (a grade
+    cannot be more likely to exceed 7 than 6); ``predict`` is the expected grade
+    g_0 + sum_k (g_{k+1} - g_k) P(y > g_k), and ``predict_grade`` the median grade (the first
+    g_k whose exceedance is below one half).
+    """
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def fit(self, X: Any, y: Any) -> CumulativeOrdinal:
+        import numpy as np
+        from sklearn.base import clone
+
+        y = np.asarray(y, dtype=float)
+        self.grades_ = np.unique(y)
+        if len(self.grades_) < 2:
+            raise ValueError("CumulativeOrdinal needs at least two distinct grades")
+        self.models_ = [clone(self.base).fit(X, (y > k).astype(int)) for k in self.grades_[:-1]]
+        return self
+
+    def exceedance(self, X: Any) -> Any:
+        """P(grade > g_k) for each row (rows) and each k < K-1 (columns), non-increasing in k."""
+        import numpy as np
+
+        p = np.column_stack([m.predict_proba(X)[:, 1] for m in self.models_])
+        return np.minimum.accumulate(p, axis=1)
+
+    def predict(self, X: Any) -> Any:
+        import numpy as np
+
+        return self.grades_[0] + self.exceedance(X) @ np.diff(self.grades_)
+
+    def predict_grade(self, X: Any) -> Any:
+        import numpy as np
+
+        return self.grades_[np.sum(self.exceedance(X) >= 0.5, axis=1)]
