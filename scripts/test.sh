@@ -39,7 +39,10 @@ fi
 
 status=0
 if [ "$mode" = all ]; then
-  .venv/bin/python -m pytest "$@" || status=$?
+  # Most of the suite's time is waiting (service processes starting, containers, PostgreSQL,
+  # heartbeats going stale), so it runs in DAILYML_TEST_WORKERS processes (pytest-xdist), a test
+  # file per worker at a time (module fixtures start their stacks once).
+  .venv/bin/python -m pytest -n "${DAILYML_TEST_WORKERS:-3}" --dist loadfile --durations=15 "$@" || status=$?
 fi
 
 # The suites whose expectations involve "now" (run keys, cron fires, days of history), again with

@@ -50,7 +50,12 @@ def require(part: str, available: bool, why: str) -> None:
         opted_out[part] = why
         pytest.skip(f"{why} (skipped on request: {spec.opt_out}=1)")
     missing[part] = why
-    pytest.skip(f"{why}: {spec.install}, or set {spec.opt_out}=1 to skip them on purpose")
+    message = f"{why}: {spec.install}, or set {spec.opt_out}=1 to skip them on purpose"
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist the session summary and exit status are the controller's, which never
+        # sees this module's ``missing``: a part that cannot run fails its tests instead.
+        pytest.fail(f"NOT RUN: {PARTS[part].title}: {message}", pytrace=False)
+    pytest.skip(message)
 
 
 def summary() -> list[str]:
