@@ -34,6 +34,8 @@ from tests.conftest import ADMIN_TOKEN
 from tests.deploy.engine import Engine, docker_engine, why_unavailable
 from tests.deploy.manifests import K8S, REPO, kustomize, write_env_file
 from tests.support import clock, requirements
+from tests.support.examples import IRIS_OK as IRIS
+from tests.support.examples import WINE_OK as WINE
 from tests.support.net import free_port
 from tests.support.waiting import NotYet, wait_until
 
@@ -50,21 +52,6 @@ HEALTH_PATHS = {
     "scheduler": "/readyz",
     "gradio": "/",
     "dashboard": "/_stcore/health",
-}
-IRIS = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-WINE = {
-    "wine_type": "red",
-    "fixed_acidity": 7.4,
-    "volatile_acidity": 0.7,
-    "citric_acid": 0.0,
-    "residual_sugar": 1.9,
-    "chlorides": 0.076,
-    "free_sulfur_dioxide": 11,
-    "total_sulfur_dioxide": 34,
-    "density": 0.9978,
-    "ph": 3.51,
-    "sulphates": 0.56,
-    "alcohol": 9.4,
 }
 
 

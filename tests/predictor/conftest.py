@@ -9,22 +9,8 @@ from fastapi.testclient import TestClient
 
 from services.predictor.app import create_app
 from tests.conftest import ADMIN_TOKEN
+from tests.support.examples import IRIS_OK, WINE_OK  # noqa: F401  (imported from here by other tests)
 
-IRIS_OK = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-WINE_OK = {
-    "wine_type": "red",
-    "fixed_acidity": 7.4,
-    "volatile_acidity": 0.7,
-    "citric_acid": 0.0,
-    "residual_sugar": 1.9,
-    "chlorides": 0.076,
-    "free_sulfur_dioxide": 11.0,
-    "total_sulfur_dioxide": 34.0,
-    "density": 0.9978,
-    "ph": 3.51,
-    "sulphates": 0.56,
-    "alcohol": 9.4,
-}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_TOKEN
-from tests.support.load import IRIS, WINE
+from tests.support.examples import IRIS_OK as IRIS
+from tests.support.examples import WINE_OK as WINE
 from tests.test_openapi_fuzz import generator_app, predictor_app, scheduler_app  # noqa: F401  (fixtures)
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

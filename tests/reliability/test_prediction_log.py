@@ -16,7 +16,8 @@ from services.predictor.app import create_app
 from tests.conftest import Database
 from tests.observability.promtext import Scrape
 from tests.scheduler.outage import Switch
-from tests.support.load import IRIS, online_prediction_ids
+from tests.support.examples import IRIS_OK as IRIS
+from tests.support.load import online_prediction_ids
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.postgres

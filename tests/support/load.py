@@ -16,22 +16,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-IRIS = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-WINE = {
-    "wine_type": "red",
-    "fixed_acidity": 7.4,
-    "volatile_acidity": 0.7,
-    "citric_acid": 0.0,
-    "residual_sugar": 1.9,
-    "chlorides": 0.076,
-    "free_sulfur_dioxide": 11.0,
-    "total_sulfur_dioxide": 34.0,
-    "density": 0.9978,
-    "ph": 3.51,
-    "sulphates": 0.56,
-    "alcohol": 9.4,
-}
-BODIES = {"iris": IRIS, "wine": WINE}
+from tests.support.examples import BODIES
 
 
 class PredictionLoad:
