@@ -61,7 +61,7 @@ for run in "${CLOCK_RUNS[@]}"; do
   read -r instant zone <<<"$run"
   echo "=== clock at $instant, scheduler time zone $zone ==="
   if DAILYML_TEST_CLOCK="$instant" DAILYML_SCHEDULER_TIMEZONE="$zone" \
-      .venv/bin/python -m pytest -q -m "not postgres" --deselect tests/scheduler/test_any_hour.py \
+      .venv/bin/python -m pytest -q -n "${DAILYML_TEST_WORKERS:-3}" --dist loadfile -m "not postgres" --deselect tests/scheduler/test_any_hour.py \
       "${CLOCK_SUITES[@]}" "$@"; then
     clock_results+=("passed: clock at $instant ($zone)")
   else
