@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from schemathesis.config import SchemathesisConfig
 from dailyml.clients.base import ServiceError
 from dailyml.jobs import list_jobs
 from tests.conftest import ADMIN_TOKEN, _postgres_db, _sqlite_db
-from tests.support import schemathesis_hooks  # noqa: F401  (registers the hooks)
+from tests.support import clock, schemathesis_hooks  # noqa: F401  (registers the hooks)
 from tests.support.waiting import TIMEOUT_SCALE
 
 pytestmark = pytest.mark.slow
@@ -170,7 +171,14 @@ def scheduler_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     from tests.scheduler.conftest import fast_settings
 
     db = _database(request, tmp_path_factory.mktemp("fuzz-scheduler"))
-    app = create_app(db.settings(), fast_settings(), generator=DownPeer(), predictor=DownPeer())  # type: ignore[arg-type]
+    # No job of its own while the cases run, at any hour: the daily cron fired 12 h ago, past the
+    # 1 h grace (fast_settings' 06:00 daily with a 12 h grace catches up between 06:00 and 18:00).
+    settings = fast_settings(
+        daily_cron=clock.daily_cron_fired(timedelta(hours=12)),
+        retrain_cron=clock.yearly_cron_fired(timedelta(days=180)),
+        misfire_grace_hours=1,
+    )
+    app = create_app(db.settings(), settings, generator=DownPeer(), predictor=DownPeer())  # type: ignore[arg-type]
     with _running(app) as started:
         yield started
     _drop(request, db)
