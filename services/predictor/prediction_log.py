@@ -33,11 +33,12 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dailyml.datasets import get_spec
 from dailyml.errors import DailyMLError
-from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, insert_samples
+from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, insert_samples, predictions_t
 from dailyml.observability import metrics
 
 log = logging.getLogger("dailyml.predictor.log")
@@ -107,6 +108,7 @@ class PredictionLog:
         self._thread: threading.Thread | None = None
         self._flush_lock = threading.Lock()  # a flush returns only when nothing is in flight
         self._failures = 0  # consecutive failed writes (the backoff)
+        self._last_failure = ""  # the kind of the last failed write (logged once per kind)
         self.written = 0
         self.dropped = 0
         self.refused = 0
@@ -212,11 +214,19 @@ class PredictionLog:
         return total
 
     def _write(self, batch: list[LogEntry]) -> bool:
-        by_dataset: dict[str, list[LogEntry]] = defaultdict(list)
-        for entry in batch:
-            by_dataset[entry.dataset].append(entry)
         try:
             with self.engine.begin() as conn:
+                fresh = batch
+                if self._failures:
+                    # A failed attempt may have committed before its answer was lost (the connection
+                    # cut during COMMIT): what is stored already is not written twice.
+                    ids = [e.prediction.id for e in batch]
+                    query = sa.select(predictions_t.c.id).where(predictions_t.c.id.in_(ids))
+                    stored = set(conn.execute(query).scalars())
+                    fresh = [e for e in batch if e.prediction.id not in stored]
+                by_dataset: dict[str, list[LogEntry]] = defaultdict(list)
+                for entry in fresh:
+                    by_dataset[entry.dataset].append(entry)
                 for dataset, entries in by_dataset.items():
                     spec = get_spec(dataset)
                     insert_samples(conn, spec, [e.sample for e in entries], "online")
@@ -227,6 +237,7 @@ class PredictionLog:
         if self._failures:
             log.warning("the prediction log writes again after %d failed attempts", self._failures)
         self._failures = 0
+        self._last_failure = ""
         with self._lock:
             self._in_flight -= len(batch)
             self.written += len(batch)
@@ -242,8 +253,10 @@ class PredictionLog:
         self.failed_batches += 1
         self._failures += 1
         metrics.LOG_BATCHES.labels("failed").inc()
-        if self._failures == 1:
+        kind = type(exc).__name__
+        if self._failures == 1 or kind != self._last_failure:  # once per kind of failure, not per retry
             log.warning("could not write %d logged predictions (kept, retried): %s", len(batch), exc)
+        self._last_failure = kind
         with self._lock:
             self._in_flight -= len(batch)
             if self.mode == "sync":
