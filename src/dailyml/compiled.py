@@ -74,8 +74,8 @@ def compile_preprocessor(prep: Any) -> RowBuilder | None:
 
 
 @dataclass(frozen=True)
-class FlatForest:
-    """Every tree of a regression forest in one set of arrays (node ids offset per tree)."""
+class FlatTrees:
+    """Trees in one set of arrays (node ids offset per tree), stepped for every row at once."""
 
     left: np.ndarray
     right: np.ndarray
@@ -86,38 +86,57 @@ class FlatForest:
     depth: int
 
     @classmethod
-    def of(cls, forest: Any) -> FlatForest:
-        trees = [e.tree_ for e in forest.estimators_]
-        offsets = np.cumsum([0] + [t.node_count for t in trees[:-1]])
+    def of(cls, trees: Sequence[tuple[np.ndarray, ...]], depth: int) -> FlatTrees:
+        """From ``(is_leaf, left, right, feature, threshold, value)`` node arrays per tree."""
+        offsets = np.cumsum([0] + [len(t[0]) for t in trees[:-1]]).astype(np.int64)
         left, right, feature, threshold, value = [], [], [], [], []
-        for off, t in zip(offsets, trees, strict=True):
-            leaf = t.children_left < 0
+        for off, (leaf, lo, hi, feat, thr, val) in zip(offsets, trees, strict=True):
             # A leaf points at itself, so stepping past it is harmless.
-            own = np.arange(t.node_count) + off
-            left.append(np.where(leaf, own, t.children_left + off))
-            right.append(np.where(leaf, own, t.children_right + off))
-            feature.append(np.where(leaf, 0, t.feature))
-            threshold.append(np.where(leaf, np.inf, t.threshold))
-            value.append(t.value[:, 0, 0])
+            own = np.arange(len(leaf)) + off
+            left.append(np.where(leaf, own, lo.astype(np.int64) + off))
+            right.append(np.where(leaf, own, hi.astype(np.int64) + off))
+            feature.append(np.where(leaf, 0, feat))
+            threshold.append(np.where(leaf, np.inf, thr))
+            value.append(val)
         return cls(
             np.concatenate(left),
             np.concatenate(right),
             np.concatenate(feature),
             np.concatenate(threshold),
             np.concatenate(value),
-            offsets.astype(np.int64),
-            max(t.max_depth for t in trees),
+            offsets,
+            depth,
         )
+
+    def leaf_values(self, X: np.ndarray) -> np.ndarray:
+        """The value of the leaf each row reaches in each tree (rows x trees)."""
+        node = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
+        rows = np.arange(X.shape[0])[:, None]
+        for _ in range(self.depth):
+            go_left = X[rows, self.feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        return self.value[node]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class FlatForest:
+    """A regression forest as flat trees; the prediction is the mean of the leaves."""
+
+    trees: FlatTrees
+
+    @classmethod
+    def of(cls, forest: Any) -> FlatForest:
+        trees = [e.tree_ for e in forest.estimators_]
+        nodes = [
+            (t.children_left < 0, t.children_left, t.children_right, t.feature, t.threshold, t.value[:, 0, 0])
+            for t in trees
+        ]
+        return cls(FlatTrees.of(nodes, max(t.max_depth for t in trees)))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         # scikit-learn compares float32 inputs with float64 thresholds; do exactly the same.
         X32 = X.astype(np.float32).astype(np.float64)
-        node = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
-        rows = np.arange(X.shape[0])[:, None]
-        for _ in range(self.depth):
-            go_left = X32[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(go_left, self.left[node], self.right[node])
-        return self.value[node].mean(axis=1)
+        return self.trees.leaf_values(X32).mean(axis=1)  # type: ignore[no-any-return]
 
 
 class KDTreeVotes:
@@ -243,13 +262,7 @@ class FlatBoosting:
     is bit-identical (a pairwise ``sum`` would not be).
     """
 
-    left: np.ndarray
-    right: np.ndarray
-    feature: np.ndarray
-    threshold: np.ndarray
-    value: np.ndarray
-    roots: np.ndarray
-    depth: int
+    trees: FlatTrees
     baseline: float
 
     @classmethod
@@ -259,35 +272,16 @@ class FlatBoosting:
         trees = [p.nodes for iteration in model._predictors for p in iteration]
         if any(t["is_categorical"].any() for t in trees):
             return None
-        offsets = np.cumsum([0] + [len(t) for t in trees[:-1]]).astype(np.int64)
-        left, right, feature, threshold, value = [], [], [], [], []
-        for off, t in zip(offsets, trees, strict=True):
-            leaf = t["is_leaf"].astype(bool)
-            own = np.arange(len(t)) + off
-            left.append(np.where(leaf, own, t["left"].astype(np.int64) + off))
-            right.append(np.where(leaf, own, t["right"].astype(np.int64) + off))
-            feature.append(np.where(leaf, 0, t["feature_idx"]))
-            threshold.append(np.where(leaf, np.inf, t["num_threshold"]))
-            value.append(t["value"])
-        return cls(
-            np.concatenate(left),
-            np.concatenate(right),
-            np.concatenate(feature),
-            np.concatenate(threshold),
-            np.concatenate(value),
-            offsets,
-            int(max(t["depth"].max() for t in trees)),
-            float(model._baseline_prediction.ravel()[0]),
-        )
+        nodes = [
+            (t["is_leaf"].astype(bool), t["left"], t["right"], t["feature_idx"], t["num_threshold"], t["value"])
+            for t in trees
+        ]
+        depth = int(max(t["depth"].max() for t in trees))
+        return cls(FlatTrees.of(nodes, depth), float(model._baseline_prediction.ravel()[0]))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         # Validated rows never hold NaN, so the missing-value branch of scikit-learn never applies.
-        node = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
-        rows = np.arange(X.shape[0])[:, None]
-        for _ in range(self.depth):
-            go_left = X[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(go_left, self.left[node], self.right[node])
-        leaves = self.value[node]
+        leaves = self.trees.leaf_values(X)
         start = np.full((X.shape[0], 1), self.baseline)
         return np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]  # type: ignore[no-any-return]
 
