@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,9 @@ from typing import Any, Literal
 import pandas as pd
 
 Task = Literal["classification", "regression"]
+
+# A dataset's name is a URL segment (``/iris/predict``) and part of a table name (``features_iris``).
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class ReferenceDataError(RuntimeError):
@@ -76,6 +80,12 @@ class DatasetSpec:
 
     ``labels`` are stored as strings everywhere (database, confusion matrices); ``label_type``
     says how the API presents them (iris: the variety name; wine: the integer grade).
+    ``example`` is one valid row (every feature): the API documentation, the frontends' first
+    inputs, the tests and the benchmarks use it instead of hand-typed bodies.
+
+    What a spec cannot express yet: a continuous regression target ("regression" means ordered
+    integer grades, scored by MSE and shown rounded), more than one categorical group, text or
+    date features, and missing values (every feature is required).
     """
 
     name: str
@@ -92,6 +102,32 @@ class DatasetSpec:
     greater_is_better: bool = True
     group_feature: str | None = None  # report metrics per value of this categorical feature
     extra: dict[str, Any] = field(default_factory=dict)
+    example: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError(f"dataset name {self.name!r} must match {NAME_PATTERN.pattern} (a URL and table name)")
+        names = self.feature_names
+        if len(set(names)) != len(names) or not names:
+            raise ValueError(f"{self.name}: feature names must be unique and at least one")
+        for name in names:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(f"{self.name}: feature name {name!r} must match {NAME_PATTERN.pattern}")
+        if self.task == "regression" and not all(label.lstrip("-").isdigit() for label in self.labels):
+            raise ValueError(f"{self.name}: a regression spec's labels are integer grades, got {self.labels}")
+        if self.group_feature is not None and not self.feature(self.group_feature).is_categorical:
+            raise ValueError(f"{self.name}: group_feature {self.group_feature!r} must be categorical")
+        if not self.example:
+            raise ValueError(f"{self.name}: a spec carries one valid example row (example=...)")
+        problems = self.validate_row(self.example)
+        if problems or set(self.example) != set(names):
+            extra = sorted(set(self.example) - set(names))
+            raise ValueError(f"{self.name}: the example row is not valid: {problems or {'unknown': extra}}")
+
+    @property
+    def example_row(self) -> dict[str, Any]:
+        """A fresh copy of the spec's valid example row, in feature order."""
+        return {name: self.example[name] for name in self.feature_names}
 
     @property
     def feature_names(self) -> list[str]:

@@ -47,6 +47,8 @@ IRIS = DatasetSpec(
         _cm("petal_width", "Petal width"),
     ),
     loader=_load,
+    # The first flower of the reference data, a setosa.
+    example={"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
     primary_metric="accuracy",
     greater_is_better=True,
 )

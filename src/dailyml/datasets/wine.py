@@ -79,4 +79,19 @@ WINE = DatasetSpec(
     primary_metric="mse",
     greater_is_better=False,
     group_feature="wine_type",
+    # The first red wine of the reference data (graded 5).
+    example={
+        "wine_type": "red",
+        "fixed_acidity": 7.4,
+        "volatile_acidity": 0.7,
+        "citric_acid": 0.0,
+        "residual_sugar": 1.9,
+        "chlorides": 0.076,
+        "free_sulfur_dioxide": 11.0,
+        "total_sulfur_dioxide": 34.0,
+        "density": 0.9978,
+        "ph": 3.51,
+        "sulphates": 0.56,
+        "alcohol": 9.4,
+    },
 )
