@@ -64,14 +64,24 @@ def alembic_config(url: str) -> Any:
 
 
 def migrate(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (idempotent)."""
+    """Bring the database at ``url`` to ``revision``, then give every registered dataset its feature
+    table (idempotent)."""
     from alembic import command
+
+    from dailyml.tables import sync_feature_tables
 
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
+    if revision == "head":
+        engine = create_db_engine(url)
+        try:
+            with engine.begin() as connection:
+                sync_feature_tables(connection)
+        finally:
+            engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".dailyml"), description="Working folder: SQLite file, artifacts.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default a SQLite file in DAILYML_HOME.")
+    dataset_files: str = Field(
+        default="",
+        description="Python files holding your own DatasetSpecs (os.pathsep-separated; docs/datasets.md). "
+        "Read once per process when dailyml.datasets is first imported; every process needs the same value.",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for admin endpoints (at least 24 characters); unset or empty: admin disabled.",

@@ -2,8 +2,11 @@
 
 Generic tables (``samples``, ``predictions`` ...) are SQLModel classes. Each dataset also gets a
 typed feature table (``features_iris``, ``features_wine``) built from its spec, one row per
-sample, so aggregates over features are plain SQL on real columns. Schema changes go through
-the Alembic migrations in ``dailyml/migrations``; a test checks they match this module.
+sample, so aggregates over features are plain SQL on real columns. Schema changes of the generic
+tables go through the Alembic migrations in ``dailyml/migrations``; a test checks they match this
+module. A dataset's feature table is derived from its spec: ``dailyml migrate`` creates the one of
+every registered dataset that has none (:func:`sync_feature_tables`), so a new dataset needs no
+hand-written migration.
 """
 
 from __future__ import annotations
@@ -245,6 +248,44 @@ FEATURE_TABLES: dict[str, sa.Table] = {name: _feature_table(spec) for name, spec
 def feature_table(dataset: str) -> sa.Table:
     """The typed feature table of a dataset."""
     return FEATURE_TABLES[dataset]
+
+
+class FeatureTableMismatch(RuntimeError):
+    """A dataset's feature table in the database has other columns than its spec declares."""
+
+
+def _column_kind(name: str, column_type: Any) -> str:
+    if name == "sample_id":
+        return "key"
+    return "number" if isinstance(column_type, sa.Numeric) else "text"
+
+
+def sync_feature_tables(connection: sa.Connection) -> list[str]:
+    """Create the feature table of every registered dataset that has none; return the tables created.
+
+    A table that exists must have exactly the spec's columns, each a number or a category as the
+    spec says: a changed spec is refused with the differences named, never altered in place (its
+    stored rows would no longer mean what they say). Runs in the caller's transaction.
+    """
+    inspector = sa.inspect(connection)
+    existing = set(inspector.get_table_names())
+    created: list[str] = []
+    for table in FEATURE_TABLES.values():
+        if table.name not in existing:
+            table.create(connection)
+            created.append(table.name)
+            continue
+        stored = {c["name"]: _column_kind(c["name"], c["type"]) for c in inspector.get_columns(table.name)}
+        wanted = {c.name: _column_kind(c.name, c.type) for c in table.columns}
+        if stored != wanted:
+            missing = sorted(set(wanted) - set(stored))
+            extra = sorted(set(stored) - set(wanted))
+            changed = sorted(k for k in set(wanted) & set(stored) if wanted[k] != stored[k])
+            raise FeatureTableMismatch(
+                f"{table.name} does not match its dataset spec: missing columns {missing}, columns not in the spec "
+                f"{extra}, columns of another kind {changed}. A changed spec is a new dataset: give it a new name."
+            )
+    return created
 
 
 metadata = SQLModel.metadata
