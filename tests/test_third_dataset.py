@@ -158,9 +158,7 @@ if __name__.startswith("tests"):  # pytest's import; not a dailyml process loadi
             ui_env = {**urls, "DAILYML_SCHEDULER_URL": services["scheduler"].url, "DAILYML_HOME": str(home / "ui")}
             ui_env["DAILYML_DATASET_FILES"] = env["DAILYML_DATASET_FILES"]
             services["gradio"] = start_service("gradio", ui_env, logs, ready_path="/", timeout=180)
-            services["dashboard"] = start_service(
-                "dashboard", ui_env, logs, ready_path="/_stcore/health", timeout=180
-            )
+            services["dashboard"] = start_service("dashboard", ui_env, logs, ready_path="/_stcore/health", timeout=180)
             yield Stack(env, bootstrap.stdout + bootstrap.stderr, services)
         finally:
             for service in services.values():
@@ -190,7 +188,8 @@ if __name__.startswith("tests"):  # pytest's import; not a dailyml process loadi
         answer = stack.post("predictor", f"/{NAME}/predict", BREAST_CANCER.example_row)
         assert answer["diagnosis"] in BREAST_CANCER.labels and answer["model_version"] == 1
         assert set(answer["probabilities"]) == set(BREAST_CANCER.labels)
-        bad = httpx.post(f"{stack.url('predictor')}/{NAME}/predict", json={**BREAST_CANCER.example_row, "mean_area": -1})
+        wrong = {**BREAST_CANCER.example_row, "mean_area": -1}
+        bad = httpx.post(f"{stack.url('predictor')}/{NAME}/predict", json=wrong)
         assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "mean_area"
 
         reference = [stack.get("predictor", f"/{NAME}/samples/random") for _ in range(3)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dailyml.datasets import IRIS, WINE, SPECS
+from dailyml.datasets import IRIS, SPECS, WINE
 
 IRIS_OK: dict[str, Any] = IRIS.example_row
 WINE_OK: dict[str, Any] = WINE.example_row
