@@ -43,6 +43,13 @@ def test_a_spec_file_adds_its_datasets_after_the_built_ins(tmp_path: Path) -> No
     assert specs["toys"].load_reference(tmp_path)["label"].tolist() == ["small", "small", "big", "big"]
 
 
+def test_a_folder_contributes_its_python_files(tmp_path: Path) -> None:
+    _write(tmp_path / "toys.py", SPEC_FILE)
+    _write(tmp_path / "games.py", SPEC_FILE.replace('name="toys"', 'name="games"'))
+    _write(tmp_path / "_helpers.py", "raise RuntimeError('not a spec file')\n")
+    assert list(discover(str(tmp_path))) == ["iris", "wine", "games", "toys"]
+
+
 def test_every_process_reads_DAILYML_DATASET_FILES(tmp_path: Path) -> None:
     spec_file = _write(tmp_path / "toys.py", SPEC_FILE)
     code = "from dailyml.datasets import DATASET_NAMES; from dailyml.tables import feature_table; "

@@ -4,8 +4,9 @@ A dataset is one spec (plus its data): nothing else in dailyml names it. Specs c
   * the built-ins (``dailyml.datasets.iris``, ``dailyml.datasets.wine``);
   * Python entry points in the group ``dailyml.datasets`` (a package that ships a spec), each
     naming a ``DatasetSpec``;
-  * ``DAILYML_DATASET_FILES``: paths of Python files (``:``-separated), every module-level
-    ``DatasetSpec`` of which is registered (a spec kept next to your data, no packaging).
+  * ``DAILYML_DATASET_FILES``: paths of Python files or folders of them (``:``-separated), every
+    module-level ``DatasetSpec`` of which is registered (a spec kept next to your data, no
+    packaging; a folder, e.g. a mounted ConfigMap, contributes its ``*.py`` files by name).
 Every process (services, scheduler, frontends, CLI) reads the same variable, so they agree on
 the datasets. From a spec alone the system derives the request and response schemas, the feature
 table, the training candidates, the synthesizers, the scheduler's jobs and the frontends' views.
@@ -82,8 +83,12 @@ def _from_entry_points() -> list[DatasetSpec]:
 def _from_files(value: str) -> list[DatasetSpec]:
     specs: list[DatasetSpec] = []
     for part in value.split(os.pathsep):
-        if part.strip():
-            specs.extend(_specs_in_file(Path(part.strip()).resolve()))
+        if not part.strip():
+            continue
+        path = Path(part.strip()).resolve()
+        files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_")) if path.is_dir() else [path]
+        for file in files:
+            specs.extend(_specs_in_file(file))
     return specs
 
 
