@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from dailyml.cli import SERVICES
+from dailyml.supervisor import SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"

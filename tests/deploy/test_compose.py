@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dailyml.cli import SERVICES
+from dailyml.supervisor import SERVICES
 from tests.deploy.manifests import (
     BACKENDS,
     DEPLOYMENT_VALUES,

@@ -16,7 +16,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from dailyml.cli import SERVICES
+from dailyml.supervisor import SERVICES
 from tests.deploy.manifests import DOCKERFILE, REPO, Instruction, dockerfile_instructions, exec_form, image_targets
 
 INSTRUCTIONS = dockerfile_instructions(DOCKERFILE)

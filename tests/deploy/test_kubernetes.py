@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dailyml.cli import SERVICES
+from dailyml.supervisor import SERVICES
 from tests.deploy.manifests import (
     DEPLOYMENT_VALUES,
     FRONTENDS,

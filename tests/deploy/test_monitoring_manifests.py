@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dailyml.cli import SERVICES
+from dailyml.supervisor import SERVICES
 from tests.deploy.manifests import K8S, Peer, allowed, by_kind, kubectl, kustomize, overlay_copy
 
 APIS = ("predictor", "generator", "scheduler")

@@ -218,7 +218,7 @@ def test_an_empty_artifact_key_means_unsigned() -> None:
 
 
 def test_up_generates_a_key_and_hands_it_to_the_predictor_and_generator_only(tmp_path: Path) -> None:
-    from dailyml.cli import SERVICES, ensure_artifact_key, service_env
+    from dailyml.supervisor import SERVICES, ensure_artifact_key, service_env
 
     env: dict[str, str] = {}
     key, created = ensure_artifact_key(env, tmp_path)

@@ -160,7 +160,7 @@ def test_frontend_code_never_mentions_the_admin_token() -> None:
 
 
 def test_dailyml_up_gives_the_uis_no_admin_token() -> None:
-    from dailyml.cli import SERVICES, service_env
+    from dailyml.supervisor import SERVICES, service_env
 
     env = {"DAILYML_ADMIN_TOKEN": ADMIN_TOKEN, "DAILYML_READ_TOKEN": READ_TOKEN, "PATH": "/bin"}
     for name in SERVICES:

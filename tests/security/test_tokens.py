@@ -87,7 +87,7 @@ def test_the_tokens_the_suite_uses_are_accepted(clean_env: pytest.MonkeyPatch, t
 
 
 def test_generated_tokens_are_long_enough(tmp_path: Path) -> None:
-    from dailyml.cli import ensure_admin_token
+    from dailyml.supervisor import ensure_admin_token
 
     env: dict[str, str] = {}
     token, created = ensure_admin_token(env, tmp_path)
