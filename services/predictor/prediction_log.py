@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 
 from dailyml.datasets import get_spec
 from dailyml.errors import DailyMLError
-from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, insert_samples, predictions_t
+from dailyml.featurestore import PredictionRecord, insert_predictions, insert_samples, predictions_t
 from dailyml.observability import metrics
 
 log = logging.getLogger("dailyml.predictor.log")
@@ -57,13 +57,6 @@ class LogWriteError(DailyMLError):
     """``mode="sync"``: the prediction could not be stored, so it is not answered."""
 
     status, code, retry_after = 503, "database_unavailable", 5
-
-
-@dataclass
-class LogEntry:
-    dataset: str
-    sample: NewSample
-    prediction: NewPrediction
 
 
 @dataclass
@@ -99,7 +92,7 @@ class PredictionLog:
         self.retry_max_seconds = retry_max_seconds
         self.sync_timeout_seconds = sync_timeout_seconds
         self._lock = threading.Lock()  # guards the buffer, the in-flight count, the id set, tickets
-        self._buffer: deque[LogEntry] = deque()
+        self._buffer: deque[PredictionRecord] = deque()
         self._in_flight = 0
         self._unwritten: set[uuid.UUID] = set()  # prediction ids buffered or in flight
         self._tickets: dict[int, _Ticket] = {}  # id(entry) -> its request's ticket (sync mode)
@@ -119,7 +112,7 @@ class PredictionLog:
         return self.enabled and self.mode == "sync"
 
     # -- the request side ------------------------------------------------------------------------
-    def submit(self, entries: list[LogEntry]) -> None:
+    def submit(self, entries: list[PredictionRecord]) -> None:
         """Buffer ``entries`` (all or none). ``sync`` mode: return once they are written.
 
         Raises ``LogFullError`` (``refuse``) when they do not fit, ``LogWriteError`` (``sync``)
@@ -166,7 +159,7 @@ class PredictionLog:
         self.dropped += dropped
         metrics.LOG_ENTRIES.labels("dropped_buffer_full").inc(dropped)
 
-    def _abandon(self, entries: list[LogEntry]) -> None:
+    def _abandon(self, entries: list[PredictionRecord]) -> None:
         """Sync mode, timed out: take back what was not written yet (what was, stays written)."""
         with self._lock:
             ids = {id(e) for e in entries}
@@ -193,7 +186,7 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._loop, name="prediction-log", daemon=True)
         self._thread.start()
 
-    def _take(self) -> list[LogEntry]:
+    def _take(self) -> list[PredictionRecord]:
         with self._lock:
             count = min(self.batch_size, len(self._buffer))
             batch = [self._buffer.popleft() for _ in range(count)]
@@ -213,7 +206,7 @@ class PredictionLog:
                 total += len(batch)
         return total
 
-    def _write(self, batch: list[LogEntry]) -> bool:
+    def _write(self, batch: list[PredictionRecord]) -> bool:
         try:
             with self.engine.begin() as conn:
                 fresh = batch
@@ -224,7 +217,7 @@ class PredictionLog:
                     query = sa.select(predictions_t.c.id).where(predictions_t.c.id.in_(ids))
                     stored = set(conn.execute(query).scalars())
                     fresh = [e for e in batch if e.prediction.id not in stored]
-                by_dataset: dict[str, list[LogEntry]] = defaultdict(list)
+                by_dataset: dict[str, list[PredictionRecord]] = defaultdict(list)
                 for entry in fresh:
                     by_dataset[entry.dataset].append(entry)
                 for dataset, entries in by_dataset.items():
@@ -249,7 +242,7 @@ class PredictionLog:
             ticket.done.set()
         return True
 
-    def _failed(self, batch: list[LogEntry], exc: Exception) -> None:
+    def _failed(self, batch: list[PredictionRecord], exc: Exception) -> None:
         self.failed_batches += 1
         self._failures += 1
         metrics.LOG_BATCHES.labels("failed").inc()
@@ -274,7 +267,7 @@ class PredictionLog:
         for ticket in finished:
             ticket.done.set()
 
-    def _settle(self, batch: list[LogEntry], *, ok: bool) -> list[_Ticket]:
+    def _settle(self, batch: list[PredictionRecord], *, ok: bool) -> list[_Ticket]:
         """Sync mode (the lock held): the tickets whose every entry is now settled."""
         finished = []
         for entry in batch:

@@ -58,6 +58,15 @@ class NewPrediction:
     created_at: datetime | None = None
 
 
+@dataclass
+class PredictionRecord:
+    """An online prediction to store: the sample it was made for and the prediction, written together."""
+
+    dataset: str
+    sample: NewSample
+    prediction: NewPrediction
+
+
 def insert_samples(conn: Connection, spec: DatasetSpec, rows: Sequence[NewSample], source: str) -> list[uuid.UUID]:
     """Insert samples and their typed features in the caller's transaction; returns their ids."""
     if not rows:

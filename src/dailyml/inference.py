@@ -1,16 +1,29 @@
-"""Turning validated rows into predictions with a loaded model: one code path for every caller."""
+"""Turning validated rows into predictions with a loaded model: one code path for every caller.
+
+The predictor's two use cases live here and its routes only call them: :func:`predict_and_record`
+(online: the answers and the records to log) and :func:`predict_pending` (the daily loop: every
+stored sample without a prediction, predicted and written). One online prediction crosses four
+project modules, never coming back: the route (``services/predictor/routes/predict.py``) →
+this module (with the compiled model of ``compiled.py``) → the prediction log
+(``services/predictor/prediction_log.py``) → the feature store (``featurestore.py``).
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.engine import Engine
 
+from dailyml import clock
 from dailyml.compiled import CompiledModel, compile_model
+from dailyml.contracts import PendingResult, prediction_body
 from dailyml.datasets import DatasetSpec
+from dailyml.featurestore import NewPrediction, NewSample, PredictionRecord, insert_predictions, pending_samples
 
 
 @dataclass(frozen=True)
@@ -60,3 +73,78 @@ def predict_rows(spec: DatasetSpec, model: LoadedModel, rows: Sequence[dict[str,
             answers.append(Answer(label=classes[int(np.argmax(p))], probabilities=probs))
         return answers
     return [Answer(label=spec.grade(s), score=float(s)) for s in raw]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Online predictions: the API's answers, in order, and the records to store for them."""
+
+    bodies: list[dict[str, Any]]
+    records: list[PredictionRecord]
+    labels: list[str]
+
+
+def predict_and_record(spec: DatasetSpec, model: LoadedModel, rows: Sequence[dict[str, Any]]) -> Recorded:
+    """Predict validated ``rows`` and make, for each, its answer and the sample and prediction to
+    store under new ids (stamped now, not when written: history keeps the order of the requests)."""
+    answers = predict_rows(spec, model, rows)
+    now = clock.now()
+    bodies, records = [], []
+    for row, answer in zip(rows, answers, strict=True):
+        sample_id, prediction_id = uuid.uuid4(), uuid.uuid4()
+        records.append(
+            PredictionRecord(
+                spec.name,
+                NewSample(features=row, id=sample_id, event_time=now),
+                NewPrediction(
+                    sample_id=sample_id,
+                    model_version_id=model.version_id,
+                    predicted_label=answer.label,
+                    score=answer.score,
+                    probabilities=answer.probabilities,
+                    id=prediction_id,
+                    created_at=now,
+                ),
+            )
+        )
+        bodies.append(
+            prediction_body(
+                spec,
+                answer.label,
+                model_version=model.version,
+                prediction_id=prediction_id,
+                score=answer.score,
+                probabilities=answer.probabilities,
+            )
+        )
+    return Recorded(bodies, records, [a.label for a in answers])
+
+
+def predict_pending(
+    engine: Engine, spec: DatasetSpec, model: LoadedModel, limit: int
+) -> tuple[PendingResult, list[str]]:
+    """Predict up to ``limit`` stored samples that have no prediction yet (oldest first) and write
+    the predictions, with each sample's known label, in one transaction; also the labels predicted."""
+    pending = pending_samples(engine, spec, limit)
+    if not pending:
+        return PendingResult(dataset=spec.name, predicted=0, model_version=model.version), []
+    answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending])
+    with engine.begin() as conn:
+        insert_predictions(
+            conn,
+            spec,
+            [
+                NewPrediction(
+                    sample_id=p["id"],
+                    model_version_id=model.version_id,
+                    predicted_label=a.label,
+                    score=a.score,
+                    probabilities=a.probabilities,
+                    actual_label=p["label"],
+                )
+                for p, a in zip(pending, answers, strict=True)
+            ],
+        )
+    return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version), [
+        a.label for a in answers
+    ]

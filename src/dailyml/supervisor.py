@@ -22,7 +22,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-
 console = Console(stderr=True)
 out = Console()
 

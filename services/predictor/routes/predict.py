@@ -4,13 +4,13 @@
 # the specs as real objects, not as strings it cannot resolve.
 
 import json
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from dailyml import inference
 from dailyml.contracts import (
     PendingResult,
     batch_request_model,
@@ -19,12 +19,10 @@ from dailyml.contracts import (
     prediction_model,
 )
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, pending_samples
-from dailyml.inference import Answer, LoadedModel, predict_rows
+from dailyml.inference import LoadedModel, predict_and_record
 from dailyml.observability.metrics import record_predictions
-from dailyml.tables import utcnow
 from services.predictor.deps import AdminDep, EngineDep, LogDep, ModelsDep
-from services.predictor.prediction_log import LogEntry, PredictionLog
+from services.predictor.prediction_log import PredictionLog
 
 
 def _json(body: Any) -> Response:
@@ -33,47 +31,13 @@ def _json(body: Any) -> Response:
     return Response(json.dumps(body, separators=(",", ":"), allow_nan=False), media_type="application/json")
 
 
-def _respond(spec: DatasetSpec, model: LoadedModel, answer: Answer, prediction_id: uuid.UUID) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        spec.target: spec.label_to_api(answer.label),
-        "model_version": model.version,
-        "prediction_id": str(prediction_id),
-    }
-    if spec.task == "classification":
-        body["probabilities"] = answer.probabilities
-    else:
-        body["score"] = answer.score
-    return body
-
-
 def _predict_and_log(
     spec: DatasetSpec, model: LoadedModel, rows: list[dict[str, Any]], log: PredictionLog
 ) -> list[dict[str, Any]]:
-    answers = predict_rows(spec, model, rows)
-    # Stamped now, not when the log is written: history order is the order of the requests.
-    now = utcnow()
-    entries, out = [], []
-    for row, answer in zip(rows, answers, strict=True):
-        sample_id, prediction_id = uuid.uuid4(), uuid.uuid4()
-        entries.append(
-            LogEntry(
-                spec.name,
-                NewSample(features=row, id=sample_id, event_time=now),
-                NewPrediction(
-                    sample_id=sample_id,
-                    model_version_id=model.version_id,
-                    predicted_label=answer.label,
-                    score=answer.score,
-                    probabilities=answer.probabilities,
-                    id=prediction_id,
-                    created_at=now,
-                ),
-            )
-        )
-        out.append(_respond(spec, model, answer, prediction_id))
-    log.submit(entries)
-    record_predictions(spec.name, model.version, (a.label for a in answers), "online")
-    return out
+    recorded = predict_and_record(spec, model, rows)
+    log.submit(recorded.records)
+    record_predictions(spec.name, model.version, recorded.labels, "online")
+    return recorded.bodies
 
 
 def router_for(spec: DatasetSpec) -> APIRouter:
@@ -103,28 +67,9 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         """Predict every stored sample that has no prediction yet (the daily loop's step), written
         before returning so the caller can read the results."""
         model = models.get(spec.name)
-        pending = pending_samples(engine, spec, limit)
-        if not pending:
-            return PendingResult(dataset=spec.name, predicted=0, model_version=model.version)
-        answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending])
-        with engine.begin() as conn:
-            insert_predictions(
-                conn,
-                spec,
-                [
-                    NewPrediction(
-                        sample_id=p["id"],
-                        model_version_id=model.version_id,
-                        predicted_label=a.label,
-                        score=a.score,
-                        probabilities=a.probabilities,
-                        actual_label=p["label"],
-                    )
-                    for p, a in zip(pending, answers, strict=True)
-                ],
-            )
-        record_predictions(spec.name, model.version, (a.label for a in answers), "pending")
-        return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version)
+        result, labels = inference.predict_pending(engine, spec, model, limit)
+        record_predictions(spec.name, model.version, labels, "pending")
+        return result
 
     router.add_api_route(
         "/predict",
