@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
@@ -283,7 +283,7 @@ class FlatBoosting:
         # Validated rows never hold NaN, so the missing-value branch of scikit-learn never applies.
         leaves = self.trees.leaf_values(X)
         start = np.full((X.shape[0], 1), self.baseline)
-        return np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]  # type: ignore[no-any-return]
+        return np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]
 
 
 @dataclass(frozen=True)
@@ -307,7 +307,7 @@ class CompiledModel:
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return cast(np.ndarray, e / e.sum(axis=1, keepdims=True))
 
 
 def compile_model(estimator: Any) -> CompiledModel | None:

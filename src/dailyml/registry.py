@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import skops.io as sio
 from sqlalchemy import func
@@ -45,7 +45,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
 
 def dump_model(estimator: Any) -> bytes:
     """A fitted scikit-learn estimator as skops bytes."""
-    return sio.dumps(estimator)
+    return cast(bytes, sio.dumps(estimator))
 
 
 def load_model(data: bytes) -> Any:

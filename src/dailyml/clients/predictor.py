@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from dailyml.clients.base import ServiceClient
 from dailyml.contracts import (
@@ -21,10 +21,10 @@ from dailyml.drift import DriftReport
 class PredictorClient(ServiceClient):
     def predict(self, dataset: str, features: dict[str, Any]) -> dict[str, Any]:
         """One prediction; the response of ``POST /{dataset}/predict``."""
-        return self.post(f"/{dataset}/predict", json=features)  # type: ignore[no-any-return]
+        return cast(dict[str, Any], self.post(f"/{dataset}/predict", json=features))
 
     def predict_batch(self, dataset: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.post(f"/{dataset}/predict/batch", json={"instances": instances})  # type: ignore[no-any-return]
+        return cast(dict[str, Any], self.post(f"/{dataset}/predict/batch", json={"instances": instances}))
 
     def predict_pending(self, dataset: str, limit: int | None = None) -> PendingResult:
         """Predict stored samples that have none yet (admin)."""
@@ -34,9 +34,8 @@ class PredictorClient(ServiceClient):
         return HistoryPage(**self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
 
     def record_actual(self, dataset: str, prediction_id: str, actual: Any) -> dict[str, Any]:
-        return self.post(
-            f"/{dataset}/predictions/{prediction_id}/actual",  # type: ignore[no-any-return]
-            json={"actual": actual},
+        return cast(
+            dict[str, Any], self.post(f"/{dataset}/predictions/{prediction_id}/actual", json={"actual": actual})
         )
 
     def confusion_matrix(

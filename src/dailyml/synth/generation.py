@@ -55,7 +55,9 @@ def stored_response(engine: Engine, dataset: str, key: str) -> dict[str, Any] | 
     return {**row.response, "replayed": True}
 
 
-def _sample_json(spec: DatasetSpec, sample_id: uuid.UUID, features: dict[str, Any], label: str, when: Any) -> dict:
+def _sample_json(
+    spec: DatasetSpec, sample_id: uuid.UUID, features: dict[str, Any], label: str, when: Any
+) -> dict[str, Any]:
     return {
         "sample_id": str(sample_id),
         "features": features,
