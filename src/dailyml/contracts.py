@@ -141,6 +141,7 @@ def batch_request_model(dataset: str) -> type[BaseModel]:
 
 @cache
 def batch_response_model(dataset: str) -> type[BaseModel]:
+    """The response of ``POST /{dataset}/predict/batch``: a prediction per instance, in order, and the model version."""
     item = prediction_model(dataset)
     return create_model(
         f"{dataset.capitalize()}BatchResponse",

@@ -39,6 +39,7 @@ class LoadedSynthesizer:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def sample(self, n: int) -> Any:
+        """``n`` rows drawn from the synthesizer, one draw at a time."""
         # SDV models keep sampling state on the instance: one draw at a time per synthesizer.
         with self.lock:
             return self.synthesizer.sample(n)
