@@ -154,7 +154,7 @@ class PredictionLog:
         dropped = 0
         while dropped < count and self._buffer:
             entry = self._buffer.popleft()
-            self._unwritten.discard(entry.prediction.id)  # type: ignore[arg-type]
+            self._unwritten.discard(entry.prediction.id)
             dropped += 1
         self.dropped += dropped
         metrics.LOG_ENTRIES.labels("dropped_buffer_full").inc(dropped)
@@ -283,7 +283,7 @@ class PredictionLog:
     def _backoff(self) -> float:
         if not self._failures:
             return self.flush_seconds
-        return min(self.flush_seconds * 2**self._failures, self.retry_max_seconds)
+        return min(self.flush_seconds * 2.0**self._failures, self.retry_max_seconds)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from dailyml.clients.predictor import PredictorClient
 from dailyml.clients.scheduler import DatasetName, RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
-from dailyml.clock import apscheduler_clock, is_shifted
+from dailyml.clock import Clock, apscheduler_clock, is_shifted
+from dailyml.clock import now as utc_clock
 from dailyml.contracts import MAX_DB_INT
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
@@ -40,7 +41,7 @@ from dailyml.web import (
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings, get_scheduler_settings, parse_cron
 from services.scheduler.jobs import JOB_BODIES, Generator
-from services.scheduler.runner import Clock, Runner, run_out, utc_clock
+from services.scheduler.runner import Runner, run_out
 from services.scheduler.telemetry import record_last_successes
 
 log = logging.getLogger("dailyml.scheduler")
@@ -50,7 +51,7 @@ def _generator_client(settings: Settings, timeout: float) -> Generator:
     from dailyml.clients.generator import GeneratorClient
 
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    return GeneratorClient(settings.generator_url, admin_token=token, timeout=timeout)  # type: ignore[no-any-return]
+    return GeneratorClient(settings.generator_url, admin_token=token, timeout=timeout)
 
 
 def _start_scheduler(runner: Runner, cfg: SchedulerSettings, clock: Clock) -> Any:

@@ -29,9 +29,13 @@ def sha256_bytes(data: bytes) -> str:
 class ArtifactStore(Protocol):
     scheme: str
 
-    def put(self, data: bytes) -> str: ...
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (once per content); the URI to read it back with."""
+        ...
 
-    def get(self, uri: str) -> bytes: ...
+    def get(self, uri: str) -> bytes:
+        """The bytes stored at ``uri``; NotFoundError when there are none."""
+        ...
 
 
 class DatabaseArtifactStore:
@@ -43,6 +47,7 @@ class DatabaseArtifactStore:
         self.engine = engine
 
     def put(self, data: bytes) -> str:
+        """Store ``data`` as an ``artifacts`` row keyed by its sha256 (once); its ``db://`` URI."""
         digest = sha256_bytes(data)
         with session_scope(self.engine) as session:
             if session.get(Artifact, digest) is None:
@@ -50,6 +55,7 @@ class DatabaseArtifactStore:
         return f"db://{digest}"
 
     def get(self, uri: str) -> bytes:
+        """The bytes of the ``db://`` artifact ``uri``; NotFoundError when no row holds them."""
         digest = uri.removeprefix("db://")
         with session_scope(self.engine) as session:
             row = session.exec(select(Artifact).where(Artifact.sha256 == digest)).first()
@@ -70,6 +76,7 @@ class LocalArtifactStore:
         return self.root / digest[:2] / digest
 
     def put(self, data: bytes) -> str:
+        """Write ``data`` to its content-addressed file (atomically, once); its ``file://`` URI."""
         digest = sha256_bytes(data)
         path = self._path(digest)
         if not path.exists():
@@ -81,6 +88,7 @@ class LocalArtifactStore:
         return f"file://{digest}"
 
     def get(self, uri: str) -> bytes:
+        """The bytes of the ``file://`` artifact ``uri``; NotFoundError when the file is missing."""
         path = self._path(uri.removeprefix("file://"))
         if not path.is_file():
             raise NotFoundError(f"artifact {uri} is not in {self.root}")
@@ -98,6 +106,7 @@ class ArtifactStores:
         self.default = self._stores["db" if default == "database" else "file"]
 
     def put(self, data: bytes) -> str:
+        """Store ``data`` in the configured store; its URI."""
         return self.default.put(data)
 
     def get_verified(self, uri: str, expected_sha256: str) -> bytes:

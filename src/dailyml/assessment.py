@@ -48,6 +48,7 @@ class Protocol:
     seed: int = 42
 
     def describe(self, rows: int, duplicates: int) -> dict[str, Any]:
+        """The protocol as a report records it: scheme, splits, repeats, seed, rows and duplicates dropped."""
         return {
             "scheme": f"repeated stratified {self.n_splits}-fold x {self.n_repeats}, seed {self.seed}",
             "n_splits": self.n_splits,

@@ -62,6 +62,7 @@ def _apply_fast(args: argparse.Namespace) -> None:
 
 # -- commands ---------------------------------------------------------------------------------
 def cmd_migrate(args: argparse.Namespace) -> int:
+    """``dailyml migrate``: upgrade the configured database to the newest schema."""
     from dailyml.db import migrate
     from dailyml.settings import get_settings
 
@@ -71,6 +72,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
+    """``dailyml bootstrap``: migrate, load the reference rows, train first champions; prints a line per dataset."""
     from dailyml.bootstrap import bootstrap
     from dailyml.settings import get_settings
 
@@ -123,6 +125,7 @@ def _report_table(dataset: str, metrics: dict[str, Any]) -> Table:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``dailyml train``: train, evaluate and register a model version; promoted with ``--promote`` or if first."""
     from dailyml.bootstrap import ensure_reference, train_and_register
     from dailyml.datasets import get_spec
     from dailyml.db import migrate
@@ -242,6 +245,7 @@ def _evaluate_search(spec: Any, frame: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``dailyml evaluate``: our candidates and the references under one protocol, printed or recorded."""
     from dailyml.assessment import assess, recordable
     from dailyml.datasets import get_spec
     from dailyml.settings import get_settings
@@ -279,6 +283,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    """``dailyml models list|promote|rollback``: show a dataset's versions or move its champion."""
     from dailyml.registry import Registry
     from dailyml.settings import get_settings
 
@@ -313,6 +318,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """``dailyml serve``: run one service in this process until it stops."""
     entry = SERVICES[args.service]
     module = importlib.import_module(entry.module)
     module.main(host=args.host, port=args.port or entry.port)
@@ -371,6 +377,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    """The ``dailyml`` argument parser: one sub-command per ``cmd_*`` function."""
     from dailyml.datasets import DATASET_NAMES
 
     parser = argparse.ArgumentParser(prog="dailyml", description=__doc__)
@@ -445,6 +452,7 @@ _extra_commands.append(importlib.import_module("dailyml.synth.cli").add_generate
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``dailyml`` command; its exit status (1 on a refused operation, 2 on invalid settings)."""
     from pydantic import ValidationError
 
     from dailyml.errors import DailyMLError

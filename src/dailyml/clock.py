@@ -68,9 +68,9 @@ def apscheduler_clock(clock: Clock) -> Iterator[None]:
     modules = (schedulers, executors)
     originals = [module.datetime for module in modules]
     for module in modules:
-        module.datetime = ClockedDatetime  # type: ignore[misc]
+        module.datetime = ClockedDatetime
     try:
         yield
     finally:
         for module, original in zip(modules, originals, strict=True):
-            module.datetime = original  # type: ignore[misc]
+            module.datetime = original

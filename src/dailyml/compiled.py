@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
@@ -126,6 +126,7 @@ class FlatForest:
 
     @classmethod
     def of(cls, forest: Any) -> FlatForest:
+        """The fitted scikit-learn regression forest ``forest`` as flat trees."""
         trees = [e.tree_ for e in forest.estimators_]
         nodes = [
             (t.children_left < 0, t.children_left, t.children_right, t.feature, t.threshold, t.value[:, 0, 0])
@@ -134,6 +135,7 @@ class FlatForest:
         return cls(FlatTrees.of(nodes, max(t.max_depth for t in trees)))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """The forest's prediction for each row of ``X`` (bit-identical to scikit-learn's)."""
         # scikit-learn compares float32 inputs with float64 thresholds; do exactly the same.
         X32 = X.astype(np.float32).astype(np.float64)
         return self.trees.leaf_values(X32).mean(axis=1)  # type: ignore[no-any-return]
@@ -233,6 +235,7 @@ class KDTreeVotes:
         return indices
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities per row of ``X``: the share of each class among the k nearest neighbours."""
         if X.shape[0] > self.ONE_BY_ONE:
             return np.asarray(self.model.predict_proba(X))
         out = np.zeros((X.shape[0], self.n_classes))
@@ -267,6 +270,7 @@ class FlatBoosting:
 
     @classmethod
     def of(cls, model: Any) -> FlatBoosting | None:
+        """``model`` as flat node arrays; None unless single-output, identity link, no categorical splits."""
         if model.n_trees_per_iteration_ != 1 or type(model._loss.link).__name__ != "IdentityLink":
             return None
         trees = [p.nodes for iteration in model._predictors for p in iteration]
@@ -280,10 +284,11 @@ class FlatBoosting:
         return cls(FlatTrees.of(nodes, depth), float(model._baseline_prediction.ravel()[0]))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """The boosted score of each row of ``X``: the baseline plus the leaves, summed as scikit-learn does."""
         # Validated rows never hold NaN, so the missing-value branch of scikit-learn never applies.
         leaves = self.trees.leaf_values(X)
         start = np.full((X.shape[0], 1), self.baseline)
-        return np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]  # type: ignore[no-any-return]
+        return np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]
 
 
 @dataclass(frozen=True)
@@ -301,13 +306,14 @@ class CompiledModel:
     inline: bool = True
 
     def predict(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+        """Scores (regression) or class probabilities (classification) of the dict ``rows``."""
         return self.predict_matrix(self.build_rows(rows))
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return cast(np.ndarray, e / e.sum(axis=1, keepdims=True))
 
 
 def compile_model(estimator: Any) -> CompiledModel | None:

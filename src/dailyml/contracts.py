@@ -16,11 +16,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationInfo,
     create_model,
     field_validator,
 )
-from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
@@ -51,9 +51,9 @@ def whole_number(value: Any) -> Any:
 
 
 def _field(feature: Feature) -> tuple[Any, Any]:
-    extra: JsonDict | None = {"unit": feature.unit} if feature.unit else None
+    extra: dict[str, JsonValue] | None = {"unit": feature.unit} if feature.unit else None
     if feature.is_categorical:
-        choices: Any = Literal[feature.categories]  # type: ignore[valid-type]
+        choices: Any = Literal[feature.categories]
         return (choices, Field(description=feature.description, json_schema_extra=extra))
     low = feature.minimum
     title = f"{feature.description} ({feature.unit})" if feature.unit else feature.description
@@ -109,7 +109,7 @@ def instance_model(dataset: str) -> type[BaseModel]:
 def _label_type(spec: DatasetSpec) -> Any:
     if spec.label_type is int:
         return int
-    return Literal[spec.labels]  # type: ignore[valid-type]
+    return Literal[spec.labels]
 
 
 @cache
@@ -125,7 +125,7 @@ def prediction_model(dataset: str) -> type[BaseModel]:
         fields["score"] = (float, Field(description="Raw model output before rounding to a grade"))
     fields["model_version"] = (int, ...)
     fields["prediction_id"] = (uuid.UUID, Field(description="Use to record the true label later"))
-    return create_model(f"{spec.name.capitalize()}Prediction", **fields)  # type: ignore[call-overload, no-any-return]
+    return create_model(f"{spec.name.capitalize()}Prediction", **fields)
 
 
 def prediction_body(
@@ -153,7 +153,7 @@ def prediction_body(
 def batch_request_model(dataset: str) -> type[BaseModel]:
     """``{"instances": [...]}``, 1 to ``MAX_BATCH`` instances."""
     item = instance_model(dataset)
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{dataset.capitalize()}BatchRequest",
         __config__=ConfigDict(extra="forbid", strict=True),
         instances=(list[item], Field(min_length=1, max_length=MAX_BATCH)),  # type: ignore[valid-type]
@@ -162,8 +162,9 @@ def batch_request_model(dataset: str) -> type[BaseModel]:
 
 @cache
 def batch_response_model(dataset: str) -> type[BaseModel]:
+    """The response of ``POST /{dataset}/predict/batch``: a prediction per instance, in order, and the model version."""
     item = prediction_model(dataset)
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{dataset.capitalize()}BatchResponse",
         predictions=(list[item], ...),  # type: ignore[valid-type]
         model_version=(int, ...),
@@ -192,14 +193,14 @@ class ErrorOut(BaseModel):
 
 
 def _api_labels(spec: DatasetSpec) -> Any:
-    return Literal[tuple(spec.label_to_api(x) for x in spec.labels)]  # type: ignore[valid-type]
+    return Literal[tuple(spec.label_to_api(x) for x in spec.labels)]
 
 
 @cache
 def actual_model(dataset: str) -> type[BaseModel]:
     """The body of ``POST /{dataset}/predictions/{id}/actual``: one of the dataset's labels."""
     spec = SPECS[dataset]
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{spec.name.capitalize()}ActualIn",
         __config__=ConfigDict(extra="forbid", strict=True),
         __doc__=f"The true {spec.target} of a prediction's sample.",

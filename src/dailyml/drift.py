@@ -124,6 +124,7 @@ class FeatureBins:
         return len(self.categories) if self.feature.is_categorical else len(self.edges) + 1
 
     def labels(self) -> list[str]:
+        """A readable label per bin: the category, or the interval (``<= a``, ``(a, b]``, ``> b``)."""
         if self.feature.is_categorical:
             return list(self.categories)
         e = [f"{x:.4g}" for x in self.edges]
@@ -143,6 +144,7 @@ class FeatureBins:
         ]
 
     def counts(self, row: Any, prefix: str, total: int) -> list[int]:
+        """Rows per bin, from a result ``row`` of ``count_columns`` (cumulative counts undone) and the ``total``."""
         raw = [int(row[f"{prefix}_{i}"] or 0) for i in range(len(self.categories or self.edges))]
         if self.feature.is_categorical:
             return raw

@@ -6,7 +6,7 @@ next to MSE/MAE of the raw score, overall and per colour.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,7 @@ def is_better(metric: str, candidate: float, reference: float, margin: float = 0
 def grades(spec: DatasetSpec, scores: np.ndarray) -> np.ndarray:
     """Raw regression scores as the integer grades users see (rounded, clipped to the spec)."""
     values = [int(x) for x in spec.labels]
-    return np.clip(np.rint(scores), min(values), max(values)).astype(int)
+    return cast(np.ndarray, np.clip(np.rint(scores), min(values), max(values)).astype(int))
 
 
 def classification_metrics(spec: DatasetSpec, y_true: pd.Series, y_pred: np.ndarray) -> dict[str, Any]:

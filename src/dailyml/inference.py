@@ -40,6 +40,7 @@ class LoadedModel:
 
     @classmethod
     def load(cls, dataset: str, version_id: int, version: int, algorithm: str, estimator: Any) -> LoadedModel:
+        """The loaded model of a fitted ``estimator``, compiled when it can be."""
         return cls(dataset, version_id, version, algorithm, estimator, compile_model(estimator))
 
 

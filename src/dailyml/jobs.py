@@ -69,6 +69,7 @@ class JobRunner:
         return failed
 
     def stop(self) -> None:
+        """Stop the heartbeat thread (waiting up to 5 s); running job threads are not stopped."""
         self._stop.set()
         if self._heart is not None:
             self._heart.join(timeout=5)

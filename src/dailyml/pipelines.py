@@ -183,6 +183,7 @@ class Distilled(BaseEstimator, RegressorMixin):  # type: ignore[misc]
         self.seed = seed
 
     def fit(self, X: Any, y: Any) -> Distilled:
+        """Train the teacher, label nearby inputs with it and train the student on both; returns self."""
         import numpy as np
         import pandas as pd
         from sklearn.base import clone
@@ -212,6 +213,7 @@ class Distilled(BaseEstimator, RegressorMixin):  # type: ignore[misc]
         return self
 
     def predict(self, X: Any) -> Any:
+        """The student's predictions for the rows of ``X``."""
         return self.servable_.predict(X)
 
 
@@ -232,6 +234,7 @@ class PerGroup(BaseEstimator, RegressorMixin):  # type: ignore[misc]
         self.base = base
 
     def fit(self, X: Any, y: Any) -> PerGroup:
+        """Fit a clone of ``base`` on the rows of each value of ``column``; returns self."""
         import numpy as np
         from sklearn.base import clone
 
@@ -241,6 +244,7 @@ class PerGroup(BaseEstimator, RegressorMixin):  # type: ignore[misc]
         return self
 
     def predict(self, X: Any) -> Any:
+        """Each row of ``X`` predicted by the model of its value of ``column``."""
         import numpy as np
 
         values = X[self.column].to_numpy()
@@ -265,6 +269,7 @@ class CumulativeOrdinal(BaseEstimator, RegressorMixin):  # type: ignore[misc]
         self.base = base
 
     def fit(self, X: Any, y: Any) -> CumulativeOrdinal:
+        """Fit one classifier of ``y > g_k`` per grade but the highest; returns self."""
         import numpy as np
         from sklearn.base import clone
 
@@ -283,11 +288,13 @@ class CumulativeOrdinal(BaseEstimator, RegressorMixin):  # type: ignore[misc]
         return np.minimum.accumulate(p, axis=1)
 
     def predict(self, X: Any) -> Any:
+        """The expected grade of each row of ``X`` (a float)."""
         import numpy as np
 
         return self.grades_[0] + self.exceedance(X) @ np.diff(self.grades_)
 
     def predict_grade(self, X: Any) -> Any:
+        """The median grade of each row of ``X``: the first grade whose exceedance is below one half."""
         import numpy as np
 
         return self.grades_[np.sum(self.exceedance(X) >= 0.5, axis=1)]

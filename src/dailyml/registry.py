@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import skops.io as sio
 from sqlalchemy import func
@@ -45,7 +45,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
 
 def dump_model(estimator: Any) -> bytes:
     """A fitted scikit-learn estimator as skops bytes."""
-    return sio.dumps(estimator)
+    return cast(bytes, sio.dumps(estimator))
 
 
 def load_model(data: bytes) -> Any:
@@ -83,6 +83,7 @@ class Registry:
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> Registry:
+        """The registry on ``engine`` with the artifact store and signing key the settings configure."""
         stores = ArtifactStores(engine, settings.artifact_dir, settings.resolved_artifact_store)
         return cls(engine, stores, settings.artifact_signing_key)
 
@@ -201,6 +202,7 @@ class Registry:
             )
 
     def get(self, dataset: str, version: int, kind: str = "model") -> ModelVersion:
+        """Version ``version`` of the dataset's ``kind`` versions; NotFoundError when there is none."""
         with session_scope(self.engine) as session:
             mv = session.exec(
                 select(ModelVersion).where(
@@ -212,6 +214,7 @@ class Registry:
         return mv
 
     def get_by_id(self, version_id: int) -> ModelVersion:
+        """The registered version with database id ``version_id``; NotFoundError when there is none."""
         with session_scope(self.engine) as session:
             mv = session.get(ModelVersion, version_id)
         if mv is None:
@@ -316,6 +319,7 @@ class Registry:
             return row.version_id if row else None
 
     def aliased(self, dataset: str, kind: str = "model", alias: str = CHAMPION) -> ModelVersion | None:
+        """The version ``alias`` names (the champion by default), or None when it names none."""
         version_id = self.alias_id(dataset, kind, alias)
         return None if version_id is None else self.get_by_id(version_id)
 

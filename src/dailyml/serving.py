@@ -49,6 +49,7 @@ class LoadFailure:
     refused: bool  # the artifact was refused (signature, checksum, type), not merely unreachable
 
     def as_dict(self) -> dict[str, Any]:
+        """The failure as ``degraded`` reports it: version, error and whether it was refused."""
         return {"version": self.version, "error": self.error, "refused": self.refused}
 
 
@@ -95,6 +96,7 @@ class AliasFollower(Generic[LoadedT]):
         return all(d in self._loaded for d in self.datasets)
 
     def loaded(self) -> dict[str, int]:
+        """The version loaded for each dataset that has one."""
         return {d: x.version for d, x in self._loaded.items()}
 
     def degraded(self) -> dict[str, dict[str, Any]]:
@@ -193,6 +195,7 @@ class AliasFollower(Generic[LoadedT]):
             self._wake.clear()
 
     def stop(self) -> None:
+        """Stop polling and wait (up to 5 s) for the poller thread to end."""
         self._stop.set()
         self._wake.set()
         if self._thread:

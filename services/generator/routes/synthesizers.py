@@ -26,8 +26,8 @@ def fit_model(spec: DatasetSpec) -> type[FitIn]:
     """``FitIn`` with ``algorithm`` one of those that apply to ``spec`` (or an alias of one)."""
     known = algorithms_for(spec)
     names = (*known, *(alias for alias, name in ALIASES.items() if name in known))
-    algorithm: Any = Literal[names]  # type: ignore[valid-type]
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    algorithm: Any = Literal[names]
+    return create_model(
         f"{spec.name.capitalize()}FitIn",
         __base__=FitIn,
         algorithm=(algorithm, Field(description=f"One of {', '.join(known)}")),

@@ -44,6 +44,7 @@ class ServiceClient:
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
 
     def close(self) -> None:
+        """Close the underlying HTTP connections."""
         self._http.close()
 
     def __enter__(self) -> ServiceClient:
@@ -79,9 +80,11 @@ class ServiceClient:
         return response.json() if response.content else None
 
     def get(self, path: str, **params: Any) -> Any:
+        """``GET path`` with the non-None ``params`` as the query; the decoded JSON body."""
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
     def post(self, path: str, json: Any = None, **params: Any) -> Any:
+        """``POST path`` with ``json`` as body and the non-None ``params`` as query; the decoded JSON body."""
         return self.request("POST", path, json=json, params={k: v for k, v in params.items() if v is not None})
 
     def ready(self) -> bool:

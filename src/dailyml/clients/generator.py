@@ -29,6 +29,7 @@ class GeneratorClient(ServiceClient):
         return JobAccepted(**self.post(f"/{dataset}/synthesizers/fit", json=body))
 
     def job(self, job_id: str) -> JobOut:
+        """The state, progress and result of the background job ``job_id``."""
         return JobOut(**self.get(f"/jobs/{job_id}"))
 
     def distributions(self, dataset: str, bins: int = 20) -> Distributions:

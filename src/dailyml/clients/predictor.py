@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from dailyml.clients.base import ServiceClient
 from dailyml.contracts import (
@@ -21,27 +21,30 @@ from dailyml.drift import DriftReport
 class PredictorClient(ServiceClient):
     def predict(self, dataset: str, features: dict[str, Any]) -> dict[str, Any]:
         """One prediction; the response of ``POST /{dataset}/predict``."""
-        return self.post(f"/{dataset}/predict", json=features)  # type: ignore[no-any-return]
+        return cast(dict[str, Any], self.post(f"/{dataset}/predict", json=features))
 
     def predict_batch(self, dataset: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.post(f"/{dataset}/predict/batch", json={"instances": instances})  # type: ignore[no-any-return]
+        """Predictions for many rows; the response of ``POST /{dataset}/predict/batch``."""
+        return cast(dict[str, Any], self.post(f"/{dataset}/predict/batch", json={"instances": instances}))
 
     def predict_pending(self, dataset: str, limit: int | None = None) -> PendingResult:
         """Predict stored samples that have none yet (admin)."""
         return PendingResult(**self.post(f"/{dataset}/predict/pending", limit=limit))
 
     def history(self, dataset: str, *, limit: int = 50, offset: int = 0, source: str | None = None) -> HistoryPage:
+        """A page of logged predictions, newest first, optionally of one sample source."""
         return HistoryPage(**self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
 
     def record_actual(self, dataset: str, prediction_id: str, actual: Any) -> dict[str, Any]:
-        return self.post(
-            f"/{dataset}/predictions/{prediction_id}/actual",  # type: ignore[no-any-return]
-            json={"actual": actual},
+        """Record the true label of a logged prediction; the prediction's and sample's ids with it."""
+        return cast(
+            dict[str, Any], self.post(f"/{dataset}/predictions/{prediction_id}/actual", json={"actual": actual})
         )
 
     def confusion_matrix(
         self, dataset: str, *, model_version: int | None = None, source: str | None = None
     ) -> ConfusionMatrix:
+        """Counts of predicted against true labels, for one model version and source if given."""
         return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version, source=source))
 
     def metrics(
@@ -59,18 +62,23 @@ class PredictorClient(ServiceClient):
         )
 
     def spec(self, dataset: str) -> SpecOut:
+        """The dataset's task, target, labels and features, as the predictor describes them."""
         return SpecOut(**self.get(f"/{dataset}/spec"))
 
     def random_sample(self, dataset: str, source: str = "reference") -> dict[str, Any]:
+        """A random stored sample of ``source`` (reference rows by default)."""
         return self.get(f"/{dataset}/samples/random", source=source)  # type: ignore[no-any-return]
 
     def models(self, dataset: str) -> ModelList:
+        """The dataset's registered model versions and which one is champion."""
         return ModelList(**self.get(f"/{dataset}/models"))
 
     def promote(self, dataset: str, version: int) -> ModelVersionOut:
+        """Make model ``version`` the champion (admin); the promoted version."""
         return ModelVersionOut(**self.post(f"/{dataset}/models/{version}/promote"))
 
     def rollback(self, dataset: str) -> ModelVersionOut:
+        """Give the champion alias back to the previous champion (admin); that version."""
         return ModelVersionOut(**self.post(f"/{dataset}/models/rollback"))
 
     def train(self, dataset: str, *, include_synthetic: bool = True, profile: str | None = None) -> str:
@@ -79,6 +87,7 @@ class PredictorClient(ServiceClient):
         return str(self.post(f"/{dataset}/models/train", json=body)["job_id"])
 
     def job(self, job_id: str) -> JobOut:
+        """The state, progress and result of the background job ``job_id``."""
         return JobOut(**self.get(f"/jobs/{job_id}"))
 
     def drift(self, dataset: str, window: str = "24h", source: str | None = None) -> DriftReport:

@@ -87,4 +87,5 @@ class SchedulerClient(ServiceClient):
         return RunPage(**self.request("POST", "/runs", json=body, timeout=timeout))
 
     def schedule(self) -> ScheduleOut:
+        """The schedule: time zone, settings, and each job's cron and next fire time."""
         return ScheduleOut(**self.get("/schedule"))

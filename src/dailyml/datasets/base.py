@@ -69,6 +69,7 @@ class Constraint:
     upper: str
 
     def check(self, row: Mapping[str, Any]) -> str | None:
+        """Why ``row`` breaks the rule, or None when it keeps it."""
         if row[self.lower] > row[self.upper]:
             return f"{self.lower} must not exceed {self.upper}"
         return None
@@ -142,6 +143,7 @@ class DatasetSpec:
         return [f for f in self.features if f.is_categorical]
 
     def feature(self, name: str) -> Feature:
+        """The feature called ``name``; KeyError when the dataset has none."""
         for f in self.features:
             if f.name == name:
                 return f

@@ -12,6 +12,7 @@ target_metadata = tables.metadata
 
 
 def run_migrations_offline() -> None:
+    """Emit the migrations as SQL for the configured URL, without connecting."""
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
@@ -23,6 +24,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    """Apply the migrations over a connection to the configured URL."""
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
     engine = create_db_engine(url)

@@ -145,12 +145,14 @@ def record_predictions(dataset: str, model_version: int, labels: Iterable[str], 
 
 
 def record_serving(dataset: str, kind: str, alias: str, version: int, at: float | None = None) -> None:
+    """Record that this process now serves ``version`` under ``alias`` (loaded at ``at``, or now)."""
     SERVING_VERSION.labels(dataset, kind, alias).set(version)
     SERVING_CHANGED.labels(dataset, kind, alias).set(at if at is not None else time.time())
     SERVING_LOADS.labels(dataset, kind, alias, "loaded").inc()
 
 
 def multiprocess_dir() -> str | None:
+    """``PROMETHEUS_MULTIPROC_DIR``, where worker processes share their metrics; None when unset."""
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 

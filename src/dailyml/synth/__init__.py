@@ -42,6 +42,7 @@ def canonical(algorithm: str) -> str:
 
 
 def synthesizer_class(algorithm: str) -> type[Synthesizer]:
+    """The Synthesizer class of ``algorithm`` (or its alias), importing its module only now."""
     module, name, _ = ALGORITHMS[canonical(algorithm)]
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 

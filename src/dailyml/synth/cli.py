@@ -14,6 +14,7 @@ from typing import Any
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """``dailyml generate``: store ``-n`` rows from the default synthesizer (fitted first if none), print them."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table

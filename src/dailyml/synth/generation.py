@@ -39,6 +39,7 @@ class LoadedSynthesizer:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def sample(self, n: int) -> Any:
+        """``n`` rows drawn from the synthesizer, one draw at a time."""
         # SDV models keep sampling state on the instance: one draw at a time per synthesizer.
         with self.lock:
             return self.synthesizer.sample(n)
@@ -55,7 +56,9 @@ def stored_response(engine: Engine, dataset: str, key: str) -> dict[str, Any] | 
     return {**row.response, "replayed": True}
 
 
-def _sample_json(spec: DatasetSpec, sample_id: uuid.UUID, features: dict[str, Any], label: str, when: Any) -> dict:
+def _sample_json(
+    spec: DatasetSpec, sample_id: uuid.UUID, features: dict[str, Any], label: str, when: Any
+) -> dict[str, Any]:
     return {
         "sample_id": str(sample_id),
         "features": features,

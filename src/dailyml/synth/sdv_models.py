@@ -37,7 +37,7 @@ def sdv_metadata(spec: DatasetSpec, *, label_column: str = "label") -> Any:
 
 
 def _sampled_frame(result: Any) -> pd.DataFrame:
-    return result[TABLE] if isinstance(result, dict) else result  # type: ignore[no-any-return]
+    return result[TABLE] if isinstance(result, dict) else result
 
 
 class _EpochWatcher:
