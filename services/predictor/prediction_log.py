@@ -283,7 +283,9 @@ class PredictionLog:
     def _backoff(self) -> float:
         if not self._failures:
             return self.flush_seconds
-        return min(self.flush_seconds * 2.0**self._failures, self.retry_max_seconds)
+        # The exponent is capped: 2.0 ** 1024 overflows, which after ~1,000 failed writes in a row
+        # (an outage of an hour and a half) would end the writer thread.
+        return min(self.flush_seconds * 2.0 ** min(self._failures, 32), self.retry_max_seconds)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
