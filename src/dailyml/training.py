@@ -82,7 +82,7 @@ def assign_split(spec: DatasetSpec, frame: pd.DataFrame, seed: int, test_size: f
 
 def deduplicate(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Drop exact duplicate rows (same features and label), keeping the first."""
-    return frame.drop_duplicates(subset=[*spec.feature_names, "label"], keep="first")
+    return spec.distinct_rows(frame)
 
 
 def holdout_frame(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:

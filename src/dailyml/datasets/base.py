@@ -203,6 +203,11 @@ class DatasetSpec:
             mask &= pd.to_numeric(frame[c.lower], errors="coerce") <= pd.to_numeric(frame[c.upper], errors="coerce")
         return mask
 
+    def distinct_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` without exact duplicates (same features and label), the first of each kept:
+        the one notion of row identity (``row_hash`` hashes the same fields)."""
+        return frame.drop_duplicates(subset=[*self.feature_names, "label"], keep="first")
+
     def load_reference(self, data_dir: Path) -> pd.DataFrame:
         """The reference rows: one column per feature plus ``label`` (str), checked against the spec."""
         frame = self.loader(data_dir)

@@ -234,8 +234,7 @@ def fidelity_report(
     TSTR trains on that many synthetic rows and on the real training rows, and tests both on the
     hold-out rows.
     """
-    columns = [*spec.feature_names, "label"]
-    real = reference.drop_duplicates(subset=columns).reset_index(drop=True)
+    real = spec.distinct_rows(reference).reset_index(drop=True)
     train = real[real["split"] == "train"].reset_index(drop=True)
     holdout = real[real["split"] == "test"].reset_index(drop=True)
     batch = synthesizer.sample(rows, seed=seed)

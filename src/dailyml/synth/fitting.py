@@ -60,7 +60,7 @@ def reference_rows(engine: Engine, spec: DatasetSpec) -> pd.DataFrame:
 def fit_rows(spec: DatasetSpec, reference: pd.DataFrame) -> pd.DataFrame:
     """The rows a synthesizer is fitted on: the training split, exact duplicates dropped."""
     train = reference[reference["split"] == "train"]
-    return train.drop_duplicates(subset=[*spec.feature_names, "label"]).reset_index(drop=True)
+    return spec.distinct_rows(train).reset_index(drop=True)
 
 
 def fit(
