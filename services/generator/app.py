@@ -10,11 +10,9 @@ from fastapi import FastAPI
 
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
-from dailyml.observability.http import install_observability
-from dailyml.protection import install_protection
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
-from dailyml.web import install_error_handlers
+from dailyml.web import service_app
 from services.generator.config import GeneratorConfig
 from services.generator.fitter import Fitter
 from services.generator.routes import health, jobs, samples, synthesizers
@@ -56,17 +54,12 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
             fitter.stop()
             engine.dispose()
 
-    app = FastAPI(
-        title="dailyml generator",
-        version="0.1.0",
-        description="Synthetic iris flowers and wines with their true label, fitted on the reference data "
-        "and measured for fidelity.",
-        lifespan=lifespan,
+    app = service_app(
+        "generator",
+        f"Synthetic rows with their true label ({', '.join(DATASET_NAMES)}), fitted on the reference data "
+        "and measured for fidelity on rows they never saw.",
+        lifespan,
     )
-    install_error_handlers(app)
-    install_protection(app)
-    # Outermost (added last): refusals by the protection layer are logged and counted too.
-    install_observability(app, "generator")
     app.include_router(health.router)
     app.include_router(jobs.router)
     for group in (samples.routers, synthesizers.routers):

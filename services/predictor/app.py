@@ -8,14 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from dailyml.datasets import DATASET_NAMES
+from dailyml.datasets import DATASET_NAMES, SPECS
 from dailyml.db import create_db_engine
 from dailyml.jobs import JobRunner
-from dailyml.observability.http import install_observability
-from dailyml.protection import install_protection
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
-from dailyml.web import install_error_handlers
+from dailyml.web import service_app
 from services.predictor.model_server import ModelServer
 from services.predictor.prediction_log import PredictionLog
 from services.predictor.routes import drift, health, models, monitoring, predict, training
@@ -56,16 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             prediction_log.stop()
             engine.dispose()
 
-    app = FastAPI(
-        title="dailyml predictor",
-        version="0.1.0",
-        description="Iris variety and wine quality predictions, their history and monitoring.",
-        lifespan=lifespan,
+    app = service_app(
+        "predictor",
+        f"Predictions of {', '.join(spec.title.lower() for spec in SPECS.values())}, their history and monitoring.",
+        lifespan,
     )
-    install_error_handlers(app)
-    install_protection(app)
-    # Outermost (added last): refusals by the protection layer are logged and counted too.
-    install_observability(app, "predictor")
     app.include_router(health.router)
     # Training routes first: "/{d}/models/train" must not be taken for "/{d}/models/{version}".
     for group in (training.routers, predict.routers, monitoring.routers, models.routers, drift.routers):

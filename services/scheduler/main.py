@@ -26,8 +26,6 @@ from dailyml.clock import now as utc_clock
 from dailyml.contracts import MAX_DB_INT
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
-from dailyml.observability.http import install_observability
-from dailyml.protection import install_protection
 from dailyml.settings import Settings, get_settings
 from dailyml.web import (
     READINESS_RESPONSES,
@@ -36,7 +34,7 @@ from dailyml.web import (
     database_status,
     error_responses,
     from_state,
-    install_error_handlers,
+    service_app,
 )
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings, get_scheduler_settings, parse_cron
@@ -153,16 +151,11 @@ def create_app(
                 gen.close()
             engine.dispose()
 
-    app = FastAPI(
-        title="dailyml scheduler",
-        version="0.1.0",
-        description="The daily loop (generate, then predict) and retraining with a promotion gate; the run log.",
-        lifespan=lifespan,
+    app = service_app(
+        "scheduler",
+        "The daily loop (generate, then predict) and retraining with a promotion gate; the run log.",
+        lifespan,
     )
-    install_error_handlers(app)
-    install_protection(app)
-    # Outermost (added last): refusals by the protection layer are logged and counted too.
-    install_observability(app, "scheduler")
     admin = admin_guard(from_state("settings"))
 
     @app.get("/healthz", tags=["health"])

@@ -219,6 +219,19 @@ def validation_items(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
+def service_app(service: str, description: str, lifespan: Any) -> FastAPI:
+    """A dailyml service's FastAPI app: the one error model, the protection layer (limits,
+    tokens) and, outermost so that its refusals are logged and counted too, observability."""
+    from dailyml.observability.http import install_observability
+    from dailyml.protection import install_protection
+
+    app = FastAPI(title=f"dailyml {service}", version="0.1.0", description=description, lifespan=lifespan)
+    install_error_handlers(app)
+    install_protection(app)
+    install_observability(app, service)
+    return app
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as an ``ErrorOut``, never leak a traceback; and document them."""
 
