@@ -73,6 +73,17 @@ class AliasState:
     previous: ModelVersion | None
 
 
+def _signed_fields(mv: ModelVersion) -> dict[str, Any]:
+    """What an artifact's signature covers: whose it is, which version, its format and its checksum."""
+    return {
+        "dataset": mv.dataset,
+        "kind": mv.kind,
+        "version": mv.version,
+        "artifact_format": mv.artifact_format,
+        "sha256": mv.artifact_sha256,
+    }
+
+
 class Registry:
     """Versions and aliases in the database, artifact bytes in the configured store."""
 
@@ -226,15 +237,7 @@ class Registry:
         without a key). Reads no artifact byte."""
         if self.signing_key is None:
             return
-        verify(
-            self.signing_key,
-            mv.artifact_signature,
-            dataset=mv.dataset,
-            kind=mv.kind,
-            version=mv.version,
-            artifact_format=mv.artifact_format,
-            sha256=mv.artifact_sha256,
-        )
+        verify(self.signing_key, mv.artifact_signature, **_signed_fields(mv))
 
     def artifact(self, mv: ModelVersion) -> bytes:
         """The verified artifact bytes of ``mv``: its signature first (ArtifactSignatureError), then
@@ -270,14 +273,7 @@ class Registry:
             except (ArtifactIntegrityError, NotFoundError) as exc:
                 log.error("not signing %s %s version %s: %s", mv.dataset, mv.kind, mv.version, exc)
                 continue
-            signature = sign(
-                self.signing_key,
-                dataset=mv.dataset,
-                kind=mv.kind,
-                version=mv.version,
-                artifact_format=mv.artifact_format,
-                sha256=mv.artifact_sha256,
-            )
+            signature = sign(self.signing_key, **_signed_fields(mv))
             if not dry_run:
                 with session_scope(self.engine) as session:
                     row = session.get(ModelVersion, mv.id)
