@@ -1,5 +1,8 @@
 """Pictures drawn from the measurements, as SVG text: an iris flower, a glass of wine, the grade scale.
 
+The flower and the glass are the pictures of iris and wine (``PICTURES``); other datasets have
+none. The grade scale serves every regression dataset (its grades are the spec's labels).
+
 Drawn by our own code so that the picture *is* the input: a sepal twice as long is drawn twice as
 long, at a fixed scale with a scale bar (the scale only shrinks when a flower would not fit, and
 the bar shows it). SVG keeps the drawings crisp and lets both apps show them (Gradio as HTML,
@@ -8,8 +11,12 @@ Streamlit as an image), and lets tests read the geometry back.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
+
+from dailyml.datasets import IRIS, WINE
 
 # -- iris ----------------------------------------------------------------------------------------
 IRIS_PX_PER_CM = 17.0  # scale used whenever the flower fits (every real iris does)
@@ -155,49 +162,55 @@ def wine_glass_svg(wine_type: str, *, caption: str | None = None) -> str:
     )
 
 
-GRADES = tuple(range(3, 10))
-_CELL, _X0 = 56.0, 46.0
+GRADES = tuple(range(3, 10))  # wine's; a regression spec's grades are its labels
+_X0 = 46.0
+_SCALE_CELLS_PX = 392.0  # the cells' total width: 56 px a grade for seven, narrower for more
 
 
-def _grade_colour(grade: int) -> str:
-    """From red (3) through amber (6) to green (9)."""
-    t = (grade - GRADES[0]) / (GRADES[-1] - GRADES[0])
+def _grade_colour(grade: int, grades: Sequence[int]) -> str:
+    """From red (the lowest grade) through amber to green (the highest)."""
+    t = (grade - grades[0]) / max(grades[-1] - grades[0], 1)
     hue = 4 + t * 126
     return f"hsl({hue:.0f}, 62%, 58%)"
 
 
-def _grade_x(value: float) -> float:
+def _grade_x(value: float, grades: Sequence[int], cell: float) -> float:
     """Centre x of a grade (or any score, clipped just outside the scale)."""
-    clipped = min(max(value, GRADES[0] - 0.45), GRADES[-1] + 0.45)
-    return _X0 + (clipped - GRADES[0]) * _CELL + _CELL / 2
+    clipped = min(max(value, grades[0] - 0.45), grades[-1] + 0.45)
+    return _X0 + (clipped - grades[0]) * cell + cell / 2
 
 
-def grade_scale_svg(predicted: int, score: float | None = None, actual: int | None = None) -> str:
-    """The 3-9 grade scale with the predicted grade highlighted, the raw score marked above it and,
-    when known, the actual grade marked below it."""
-    width = _X0 * 2 + _CELL * len(GRADES)
+def grade_scale_svg(
+    predicted: int, score: float | None = None, actual: int | None = None, *, grades: Sequence[int] = GRADES
+) -> str:
+    """The grade scale (every integer from the lowest to the highest of ``grades``: 3-9 for wine)
+    with the predicted grade highlighted, the raw score marked above it and, when known, the
+    actual grade marked below it."""
+    grades = range(min(grades), max(grades) + 1)
+    cell = min(56.0, max(28.0, _SCALE_CELLS_PX / len(grades)))
+    width = _X0 * 2 + cell * len(grades)
     cells = []
-    for g in GRADES:
-        x = _X0 + (g - GRADES[0]) * _CELL
+    for g in grades:
+        x = _X0 + (g - grades[0]) * cell
         chosen = g == predicted
         part = ' data-part="predicted-grade"' if chosen else ""
         cells.append(
-            f'<rect{part} x="{x + 2:.1f}" y="44" width="{_CELL - 4:.1f}" height="34" rx="6" '
-            f'fill="{_grade_colour(g)}" fill-opacity="{1 if chosen else 0.35}" '
+            f'<rect{part} x="{x + 2:.1f}" y="44" width="{cell - 4:.1f}" height="34" rx="6" '
+            f'fill="{_grade_colour(g, grades)}" fill-opacity="{1 if chosen else 0.35}" '
             f'stroke="{"#1d2433" if chosen else "none"}" stroke-width="3"/>'
-            f'<text x="{x + _CELL / 2:.1f}" y="67" text-anchor="middle" font-family="sans-serif" '
+            f'<text x="{x + cell / 2:.1f}" y="67" text-anchor="middle" font-family="sans-serif" '
             f'font-size="{18 if chosen else 15}" font-weight="{700 if chosen else 400}" fill="#1d2433">{g}</text>'
         )
     marks = []
     if score is not None:
-        x = _grade_x(score)
+        x = _grade_x(score, grades, cell)
         marks.append(
             f'<g data-part="score" data-score="{score:.4f}"><path d="M{x - 7:.1f} 28L{x + 7:.1f} 28L{x:.1f} 40Z" '
             f'fill="#1d2433"/><text x="{x:.1f}" y="22" text-anchor="middle" font-family="sans-serif" '
             f'font-size="12" fill="#1d2433">score {score:.2f}</text></g>'
         )
     if actual is not None:
-        x = _grade_x(actual)
+        x = _grade_x(actual, grades, cell)
         marks.append(
             f'<g data-part="actual" data-actual="{actual}"><path d="M{x - 7:.1f} 94L{x + 7:.1f} 94L{x:.1f} 82Z" '
             f'fill="#0b7a3e"/><text x="{x:.1f}" y="110" text-anchor="middle" font-family="sans-serif" '
@@ -214,6 +227,39 @@ def grade_scale_svg(predicted: int, score: float | None = None, actual: int | No
         f'fill="#777">great</text>'
         f"{''.join(cells)}{''.join(marks)}</svg>"
     )
+
+
+# -- which dataset has which picture -------------------------------------------------------------
+def _iris_picture(row: Mapping[str, Any]) -> str | None:
+    # No picture of an impossible flower: the form's message says what is wrong.
+    if IRIS.validate_row(row):
+        return None
+    sizes = {name: float(row[name]) for name in IRIS.feature_names}
+    return iris_svg(sizes["sepal_length"], sizes["sepal_width"], sizes["petal_length"], sizes["petal_width"])
+
+
+def _wine_picture(row: Mapping[str, Any]) -> str | None:
+    colour = row.get("wine_type")
+    return wine_glass_svg(colour) if isinstance(colour, str) and colour else None
+
+
+# The two built-in datasets have a picture of their own; every other dataset is shown without one.
+PICTURES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
+    IRIS.name: _iris_picture,
+    WINE.name: _wine_picture,
+}
+
+
+def has_picture(dataset: str) -> bool:
+    """Whether ``dataset`` has a picture of its own (the iris flower, the wine glass)."""
+    return dataset in PICTURES
+
+
+def picture(dataset: str, row: Mapping[str, Any]) -> str | None:
+    """The dataset's own picture of a row of features, as SVG; None for a dataset without one, or
+    for a row that cannot be drawn (an impossible flower)."""
+    draw = PICTURES.get(dataset)
+    return draw(row) if draw else None
 
 
 def svg_data_uri(svg: str) -> str:
@@ -233,10 +279,13 @@ __all__ = [
     "GRADES",
     "IRIS_PX_PER_CM",
     "IrisGeometry",
+    "PICTURES",
     "grade_scale_svg",
+    "has_picture",
     "html_figure",
     "iris_geometry",
     "iris_svg",
+    "picture",
     "svg_data_uri",
     "wine_glass_svg",
 ]

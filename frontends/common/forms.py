@@ -7,13 +7,13 @@ import math
 from typing import Any
 
 from dailyml.contracts import FeatureOut, SpecOut, spec_out
-from dailyml.datasets import get_spec
+from dailyml.datasets import DatasetSpec
 
 
-def local_spec(dataset: str) -> SpecOut:
+def local_spec(spec: DatasetSpec) -> SpecOut:
     """The spec from the shared core, without reference statistics: field names, units and ranges
     for when the predictor cannot be asked (its ``/spec`` adds the medians)."""
-    return spec_out(get_spec(dataset))
+    return spec_out(spec)
 
 
 def field_label(feature: FeatureOut) -> str:
@@ -54,14 +54,15 @@ def decimals(step: float) -> int:
     return max(0, -math.floor(math.log10(step)))
 
 
-def default_value(feature: FeatureOut) -> Any:
-    """The reference median (numeric) or most common value (categorical); None when unknown."""
+def default_value(feature: FeatureOut, fallback: Any = None) -> Any:
+    """The reference median (numeric) or most common value (categorical); without reference
+    statistics ``fallback`` (the spec's example value), else None (a number) or the first choice."""
     ref = feature.reference
     if feature.kind == "category":
-        return ref.get("mode") or (feature.categories[0] if feature.categories else None)
+        return ref.get("mode") or fallback or (feature.categories[0] if feature.categories else None)
     median = ref.get("median")
     if median is None:
-        return None
+        return fallback
     return round(float(median), decimals(step_for(feature)))
 
 

@@ -1,6 +1,7 @@
 """The monitoring dashboard (Streamlit script; ``dailyml serve dashboard`` runs it).
 
-Per dataset: the latest synthetic sample predicted vs actual, recent predictions (paged),
+Per dataset (every registered spec, each shown the same way; iris and wine with their own
+picture): the latest synthetic sample predicted vs actual, recent predictions (paged),
 the confusion matrix, accuracy / MAE over time, synthetic vs reference distributions and the
 synthesizer's fidelity, model versions and scheduler runs. Everything comes from the services'
 HTTP APIs as aggregates or single pages; the body refreshes itself every few seconds.
@@ -8,6 +9,7 @@ HTTP APIs as aggregates or single pages; the body refreshes itself every few sec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from dailyml import clock
-from dailyml.datasets import DATASET_NAMES, get_spec
-from frontends.common.drawing import grade_scale_svg, iris_svg, wine_glass_svg
+from dailyml.datasets import SPECS, DatasetSpec
+from frontends.common.drawing import grade_scale_svg, picture
 from frontends.common.services import ServiceUrls
 from frontends.dashboard import charts, data, tables
 from frontends.dashboard.drift_panel import drift_panel
@@ -25,8 +27,6 @@ from frontends.dashboard.next_run import next_run_hint
 PAGE_SIZE = 20
 BUCKETS = ("minute", "hour", "day", "week")
 REFRESH_CHOICES = {"every 5 s": 5, "every 10 s": 10, "every 30 s": 30, "off": None}
-
-st.set_page_config(page_title="dailyml · monitoring", page_icon=":material/monitoring:", layout="wide")
 
 
 def _urls() -> ServiceUrls:
@@ -54,7 +54,8 @@ def _empty(urls: ServiceUrls, dataset: str, text: str) -> None:
 
 
 # -- sections -------------------------------------------------------------------------------------
-def headline(urls: ServiceUrls, dataset: str) -> None:
+def headline(urls: ServiceUrls, spec: DatasetSpec) -> None:
+    dataset = spec.name
     page = data.history(urls.predictor, dataset, PAGE_SIZE, 0)  # the same call as the table's first page
     cm = data.confusion_matrix(urls.predictor, dataset)
     mv = data.models(urls.predictor, dataset)
@@ -69,23 +70,33 @@ def headline(urls: ServiceUrls, dataset: str) -> None:
         cols[1].metric("With a known true label", "–")
         cols[2].metric("Exact accuracy (all time)", "–")
     cols[3].metric("Champion model", f"v{mv.value['champion']}" if mv.ok and mv.value["champion"] else "–")
-    offline = tables.evaluated_figures(get_spec(dataset).task, mv.value) if mv.ok else None
+    offline = tables.evaluated_figures(spec.task, mv.value) if mv.ok else None
     if offline:
         st.caption(f"Live figures above, from labelled predictions. {offline}")
     if not page.ok:
         st.error(page.error, icon=":material/error:")
 
 
-def _drawing(dataset: str, features: dict[str, Any], predicted: Any = None, actual: Any = None, score: Any = None):
-    if dataset == "iris":
-        return [iris_svg(*(float(features[k]) for k in ("sepal_length", "sepal_width", "petal_length", "petal_width")))]
-    pictures = [wine_glass_svg(str(features.get("wine_type", "")))]
-    if predicted is not None:
-        pictures.append(grade_scale_svg(int(predicted), score, None if actual is None else int(actual)))
-    return pictures
+def _grade_scale(spec: DatasetSpec, item: dict[str, Any]) -> str | None:
+    """A regression prediction's grade on the spec's scale, with its score and the actual grade."""
+    if spec.task != "regression" or item["predicted"] is None:
+        return None
+    grades = [int(label) for label in spec.labels]  # a regression spec's labels are integer grades
+    actual = None if item["actual"] is None else int(item["actual"])
+    return grade_scale_svg(int(item["predicted"]), item.get("score"), actual, grades=grades)
 
 
-def latest_synthetic(urls: ServiceUrls, dataset: str) -> None:
+def _features_table(spec: DatasetSpec, features: dict[str, Any]) -> None:
+    """A sample's features by name, for a dataset without a picture of its own."""
+    rows = [
+        {"feature": f.description + (f" ({f.unit})" if f.unit else ""), "value": str(features.get(f.name, ""))}
+        for f in spec.features
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def latest_synthetic(urls: ServiceUrls, spec: DatasetSpec) -> None:
+    dataset = spec.name
     st.subheader("Latest synthetic sample")
     page = data.history(urls.predictor, dataset, 1, 0, "synthetic")
     if not page.ok:
@@ -100,11 +111,13 @@ def latest_synthetic(urls: ServiceUrls, dataset: str) -> None:
         )
         return
     item = page.value["items"][0]
-    spec = get_spec(dataset)
-    pictures = _drawing(dataset, item["features"], item["predicted"], item["actual"], item.get("score"))
+    own_picture = picture(dataset, item["features"])
     left, right = st.columns([1, 1])
     with left:
-        st.image(pictures[0], width="stretch")
+        if own_picture:
+            st.image(own_picture, width="stretch")
+        else:
+            _features_table(spec, item["features"])
     with right:
         if item["actual"] is None:
             st.badge("true label not known yet", icon=":material/hourglass_empty:", color="gray")
@@ -120,8 +133,9 @@ def latest_synthetic(urls: ServiceUrls, dataset: str) -> None:
             probs = item["probabilities"]
             st.caption(" · ".join(f"{k} {v:.0%}" for k, v in sorted(probs.items(), key=lambda kv: -kv[1])))
         st.caption(f"model v{item['model_version']} · predicted {_when(item['created_at'])}")
-    for svg in pictures[1:]:  # the grade scale needs the whole width to be readable
-        st.image(svg, width="stretch")
+    scale = _grade_scale(spec, item)
+    if scale:  # the grade scale needs the whole width to be readable
+        st.image(scale, width="stretch")
 
 
 def confusion(urls: ServiceUrls, dataset: str) -> None:
@@ -154,8 +168,8 @@ def _metrics_series(urls: ServiceUrls, dataset: str, choice: str) -> tuple[str, 
     return "minute", data.metrics(urls.predictor, dataset, "minute")
 
 
-def performance(urls: ServiceUrls, dataset: str) -> None:
-    spec = get_spec(dataset)
+def performance(urls: ServiceUrls, spec: DatasetSpec) -> None:
+    dataset = spec.name
     title = "Accuracy over time" if spec.task == "classification" else "MAE and exact-grade accuracy over time"
     st.subheader(title)
     choice = st.segmented_control(
@@ -173,7 +187,8 @@ def performance(urls: ServiceUrls, dataset: str) -> None:
     st.caption(f"{len(points)} {bucket} buckets · {sum(p['n'] for p in points):,} labelled predictions")
 
 
-def recent(urls: ServiceUrls, dataset: str) -> None:
+def recent(urls: ServiceUrls, spec: DatasetSpec) -> None:
+    dataset = spec.name
     st.subheader("Recent predictions")
     first = data.history(urls.predictor, dataset, PAGE_SIZE, 0)
     if not first.ok:
@@ -190,7 +205,6 @@ def recent(urls: ServiceUrls, dataset: str) -> None:
     if not page.ok:
         _unavailable("History", page)
         return
-    spec = get_spec(dataset)
     rows = []
     for item in page.value["items"]:
         row: dict[str, Any] = {"time": _when(item["created_at"])}
@@ -208,7 +222,8 @@ def recent(urls: ServiceUrls, dataset: str) -> None:
     st.caption(f"rows {offset + 1:,}–{last:,} of {total:,}, newest first")
 
 
-def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
+def synthetic_vs_reference(urls: ServiceUrls, spec: DatasetSpec) -> None:
+    dataset = spec.name
     st.subheader("Synthetic vs reference data")
     synths = data.synthesizers(urls.generator, dataset)
     dists = data.distributions(urls.generator, dataset)
@@ -220,10 +235,9 @@ def synthetic_vs_reference(urls: ServiceUrls, dataset: str) -> None:
         if dists.ok:
             features = dict(dists.value.get("features", {}))
             if dists.value.get("label"):
-                features[get_spec(dataset).target] = {"kind": "category", **dists.value["label"]}
+                features[spec.target] = {"kind": "category", **dists.value["label"]}
             names = list(features)
             if names:
-                spec = get_spec(dataset)
                 titles = {f.name: f.description + (f" ({f.unit})" if f.unit else "") for f in spec.features}
                 first_number = next((i for i, n in enumerate(names) if features[n].get("kind") == "float"), 0)
                 name = st.selectbox(
@@ -308,44 +322,50 @@ def scheduler_runs(urls: ServiceUrls, dataset: str) -> None:
     st.caption(f"latest {len(rows)} of {page.value['total']:,} runs")
 
 
-def body(urls: ServiceUrls, dataset: str) -> None:
-    headline(urls, dataset)
+def body(urls: ServiceUrls, spec: DatasetSpec) -> None:
+    headline(urls, spec)
     top_left, top_right = st.columns([6, 5], gap="large")
     with top_left:
-        latest_synthetic(urls, dataset)
+        latest_synthetic(urls, spec)
     with top_right:
-        confusion(urls, dataset)
-    performance(urls, dataset)
-    recent(urls, dataset)
-    drift_panel(urls, dataset)
-    synthetic_vs_reference(urls, dataset)
-    model_versions(urls, dataset)
-    scheduler_runs(urls, dataset)
+        confusion(urls, spec.name)
+    performance(urls, spec)
+    recent(urls, spec)
+    drift_panel(urls, spec.name)
+    synthetic_vs_reference(urls, spec)
+    model_versions(urls, spec.name)
+    scheduler_runs(urls, spec.name)
     st.caption(f"updated {datetime.now():%H:%M:%S}")
 
 
 # -- page -----------------------------------------------------------------------------------------
-def main() -> None:
+def main(specs: Mapping[str, DatasetSpec] | None = None) -> None:
+    """The page, with a view per dataset of ``specs`` (default: every registered one)."""
+    st.set_page_config(page_title="dailyml · monitoring", page_icon=":material/monitoring:", layout="wide")
+    specs = SPECS if specs is None else specs
+    names = list(specs)
     urls = _urls()
-    requested = st.query_params.get("dataset", DATASET_NAMES[0])
+    requested = st.query_params.get("dataset", names[0])
     with st.sidebar:
         st.title("dailyml")
         dataset = st.radio(
             "Dataset",
-            DATASET_NAMES,
-            index=DATASET_NAMES.index(requested) if requested in DATASET_NAMES else 0,
-            format_func=lambda d: get_spec(d).title,
+            names,
+            index=names.index(requested) if requested in names else 0,
+            format_func=lambda d: specs[d].title,
         )
         refresh = st.selectbox("Refresh", list(REFRESH_CHOICES), index=1)
         st.caption(f"predictor `{urls.predictor}`  \ngenerator `{urls.generator}`  \nscheduler `{urls.scheduler}`")
     st.query_params["dataset"] = dataset
-    st.title(f"{get_spec(dataset).title} · monitoring")
+    spec = specs[dataset]
+    st.title(f"{spec.title} · monitoring")
 
     @st.fragment(run_every=REFRESH_CHOICES[refresh])
     def live() -> None:
-        body(urls, dataset)
+        body(urls, spec)
 
     live()
 
 
-main()
+if __name__ == "__main__":  # as Streamlit runs the script; tests import main and pass their specs
+    main()

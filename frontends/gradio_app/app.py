@@ -1,5 +1,10 @@
 """Try the models: one tab per dataset, inputs from the spec, answers from the predictor over HTTP.
 
+Every tab is built the same way from its dataset's spec, whatever the dataset: a number input per
+numeric feature (bounded by its valid range, starting at the reference median), a choice per
+categorical one, and the answer rendered by task (a label and its probabilities; a grade on its
+scale and the raw score). Iris and wine add their own picture (``frontends.common.drawing``).
+
 ``dailyml serve gradio`` (default port 7860). The predictor's URL comes from
 ``DAILYML_PREDICTOR_URL``. Every call goes through ``dailyml.clients.PredictorClient``; a service
 that is down or rejects the input shows a short message, never a traceback.
@@ -8,7 +13,7 @@ that is down or rejects the input shows a short message, never a traceback.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +21,8 @@ import gradio as gr
 
 from dailyml.clients import PredictorClient, ServiceError
 from dailyml.contracts import FeatureOut, SpecOut
-from dailyml.datasets import DATASET_NAMES, IRIS
-from frontends.common.drawing import grade_scale_svg, html_figure, iris_svg, wine_glass_svg
+from dailyml.datasets import SPECS, DatasetSpec
+from frontends.common.drawing import grade_scale_svg, has_picture, picture
 from frontends.common.forms import (
     categorical_features,
     decimals,
@@ -35,7 +40,7 @@ SERVICE = "predictor"
 CSS = """
 .dailyml-note p { margin: 0; }
 .dailyml-error { color: #9b1c1c; font-weight: 600; }
-#iris-drawing, #wine-drawing { display: flex; justify-content: center; }
+.dailyml-drawing { display: flex; justify-content: center; }
 .dailyml-result h2 { margin: 0.2em 0; }
 .dailyml-visuals { display: flex; gap: 18px; align-items: flex-end; justify-content: center; flex-wrap: wrap; }
 """
@@ -46,7 +51,8 @@ def launch_options() -> dict[str, Any]:
     return {"theme": gr.themes.Soft(primary_hue="violet", secondary_hue="rose"), "css": CSS}
 
 
-InputField = gr.Number | gr.Radio  # the input components a form is made of
+InputField = gr.Number | gr.Radio | gr.Dropdown  # the input components a form is made of
+MAX_RADIO_CHOICES = 5  # more choices than this go in a dropdown
 
 
 def _let_through(num: float | int, minimum: float | int | None, maximum: float | int | None) -> None:
@@ -59,13 +65,15 @@ class DatasetForm:
     buttons that send them.
 
     A tab built from the predictor's spec (``from_service``) has its reference medians as values
-    from the start. A tab built without it (the predictor was not up when the app started) has no
-    values yet, and a Gradio Number without a value shows and sends 0: so its inputs and buttons
-    stay disabled until the page's load event has put the medians in.
+    from the start (or, for a feature without them, the spec's ``example`` value). A tab built
+    without it (the predictor was not up when the app started) has no values yet, and a Gradio
+    Number without a value shows and sends 0: so its inputs and buttons stay disabled until the
+    page's load event has put the medians in.
     """
 
     spec: SpecOut
     from_service: bool
+    example: Mapping[str, Any] = field(default_factory=dict)
     inputs: list[InputField] = field(default_factory=list)
     buttons: list[gr.Button] = field(default_factory=list)
     note: gr.Markdown | None = None
@@ -74,30 +82,46 @@ class DatasetForm:
     def features(self) -> list[FeatureOut]:
         return list(self.spec.features)
 
+    @property
+    def is_classification(self) -> bool:
+        return self.spec.task == "classification"
+
+    @property
+    def has_visuals(self) -> bool:
+        """Whether the tab shows pictures: the dataset's own, and a regression's grade scale."""
+        return not self.is_classification or has_picture(self.spec.name)
+
+    def start_value(self, feature: FeatureOut) -> Any:
+        """What an input shows first: the reference median or mode, else (when served) the
+        example's value; a tab not served yet shows nothing until its load event."""
+        return default_value(feature, self.example.get(feature.name) if self.from_service else None)
+
 
 def _error(text: str) -> str:
     return f'<span class="dailyml-error">⚠️ {text}</span>'
 
 
-def _fetch_spec(client: PredictorClient, dataset: str) -> tuple[SpecOut, bool]:
+def _form_for(client: PredictorClient, dataset: DatasetSpec) -> DatasetForm:
     try:
-        return client.spec(dataset), True
+        return DatasetForm(client.spec(dataset.name), True, dataset.example)
     except ServiceError:
-        return local_spec(dataset), False
+        return DatasetForm(local_spec(dataset), False, dataset.example)
 
 
-def _input_for(dataset: str, feature: FeatureOut, *, ready: bool) -> InputField:
+def _input_for(form: DatasetForm, feature: FeatureOut) -> InputField:
+    elem_id, ready = f"{form.spec.name}-{feature.name}", form.from_service
     if feature.kind == "category":
-        return gr.Radio(
+        choice = gr.Radio if len(feature.categories) <= MAX_RADIO_CHOICES else gr.Dropdown
+        return choice(
             choices=list(feature.categories),
-            value=default_value(feature),
+            value=form.start_value(feature),
             label=feature.description,
             interactive=ready,
-            elem_id=f"{dataset}-{feature.name}",
+            elem_id=elem_id,
         )
     step = step_for(feature)
     number = gr.Number(
-        value=default_value(feature),
+        value=form.start_value(feature),
         interactive=ready,
         label=field_label(feature),
         info=range_text(feature),
@@ -105,7 +129,7 @@ def _input_for(dataset: str, feature: FeatureOut, *, ready: bool) -> InputField:
         maximum=feature.maximum,
         step=step,
         precision=None,
-        elem_id=f"{dataset}-{feature.name}",
+        elem_id=elem_id,
     )
     # The range is shown (browser min/max, the info line), but an out-of-range value goes on to the
     # predictor, whose 422 names the field and the rule; Gradio's own check would stop it with an
@@ -120,12 +144,12 @@ def _layout_inputs(form: DatasetForm, per_row: int) -> None:
     spec = form.spec
     by_name: dict[str, InputField] = {}
     for feature in categorical_features(spec):
-        by_name[feature.name] = _input_for(spec.name, feature, ready=form.from_service)
+        by_name[feature.name] = _input_for(form, feature)
     numbers = numeric_features(spec)
     for start in range(0, len(numbers), per_row):
         with gr.Row(equal_height=True):
             for feature in numbers[start : start + per_row]:
-                by_name[feature.name] = _input_for(spec.name, feature, ready=form.from_service)
+                by_name[feature.name] = _input_for(form, feature)
     form.inputs = [by_name[f.name] for f in spec.features]
 
 
@@ -166,49 +190,42 @@ def _rounded(feature: FeatureOut, value: Any) -> Any:
     return round(float(value), max(decimals(step_for(feature)), 2))
 
 
-# -- iris -----------------------------------------------------------------------------------------
-def _iris_drawing(values: tuple[Any, ...]) -> str:
-    try:
-        sl, sw, pl, pw = (float(v) for v in values)
-    except (TypeError, ValueError):
-        return ""
-    if IRIS.validate_row({"sepal_length": sl, "sepal_width": sw, "petal_length": pl, "petal_width": pw}):
-        return ""  # no picture of an impossible flower; the message says what is wrong
-    return html_figure(iris_svg(sl, sw, pl, pw))
+# -- the answer, rendered by task -----------------------------------------------------------------
+def _grades(spec: SpecOut) -> list[int]:
+    """A regression spec's labels are its integer grades."""
+    return [int(label) for label in spec.labels]
 
 
-def _iris_result(answer: dict[str, Any]) -> str:
-    variety = answer["variety"]
-    confidence = answer["probabilities"].get(variety, 0.0)
-    return f"## Iris *{variety}*\n{confidence:.0%} sure · model version **v{answer['model_version']}**"
+def _result(spec: SpecOut, answer: Mapping[str, Any]) -> str:
+    """The headline of an answer: the label and how sure the model is, or the grade and its score."""
+    said, version = answer[spec.target], f"model version **v{answer['model_version']}**"
+    if spec.task == "classification":
+        confidence = answer["probabilities"].get(str(said), 0.0)
+        return f"## {spec.target_description}: *{said}*\n{confidence:.0%} sure · {version}"
+    grades = _grades(spec)
+    return f"## Grade {said} of {min(grades)}–{max(grades)}\nraw score **{answer['score']:.2f}** · {version}"
 
 
-# -- wine -----------------------------------------------------------------------------------------
-def _wine_visuals(wine_type: str | None, answer: dict[str, Any] | None) -> str:
-    glass = wine_glass_svg(wine_type) if wine_type else ""
-    scale = grade_scale_svg(int(answer["quality"]), float(answer["score"])) if answer else ""
-    return f'<div class="dailyml-visuals">{glass}{scale}</div>'
+def _visuals(spec: SpecOut, row: Mapping[str, Any], answer: Mapping[str, Any] | None) -> str:
+    """The dataset's own picture of the row, if it has one, and for a regression answer the grade
+    on its scale; empty when there is nothing to draw."""
+    parts = [svg for svg in (picture(spec.name, row),) if svg]
+    if answer is not None and spec.task == "regression":
+        parts.append(grade_scale_svg(int(answer[spec.target]), float(answer["score"]), grades=_grades(spec)))
+    return f'<div class="dailyml-visuals">{"".join(parts)}</div>' if parts else ""
 
 
-def _wine_result(answer: dict[str, Any]) -> str:
-    return (
-        f"## Grade {answer['quality']} of 3–9\n"
-        f"raw score **{answer['score']:.2f}** · model version **v{answer['model_version']}**"
-    )
-
-
-def _colour_input(form: DatasetForm) -> InputField:
-    return next(c for f, c in zip(form.features, form.inputs, strict=True) if f.kind == "category")
+def _row(form: DatasetForm, values: tuple[Any, ...]) -> dict[str, Any]:
+    return {f.name: v for f, v in zip(form.features, values, strict=True)}
 
 
 # -- building the tabs ----------------------------------------------------------------------------
 def _dataset_tab(client: PredictorClient, form: DatasetForm) -> None:
     spec = form.spec
     name = spec.name
-    is_iris = spec.task == "classification"
     with gr.Row():
         with gr.Column(scale=5):
-            _layout_inputs(form, per_row=2 if is_iris else 3)
+            _layout_inputs(form, per_row=2 if len(numeric_features(spec)) <= 4 else 3)
             with gr.Row():
                 ready = form.from_service
                 random_button = gr.Button("Random real sample", interactive=ready, elem_id=f"{name}-random")
@@ -219,16 +236,20 @@ def _dataset_tab(client: PredictorClient, form: DatasetForm) -> None:
                 elem_classes=["dailyml-note"],
             )
             form.buttons, form.note = [random_button, predict_button], note
-            if is_iris:  # the flower sits under the measurements it is drawn from
-                drawing = gr.HTML(_iris_drawing(tuple(c.value for c in form.inputs)), elem_id=f"{name}-drawing")
         with gr.Column(scale=5):
             result = gr.Markdown("Press **Predict**.", elem_id=f"{name}-result", elem_classes=["dailyml-result"])
-            if is_iris:
+            answer_outputs: list[Any] = [result]
+            if form.is_classification:
                 probabilities = gr.Label(
                     label="Class probabilities", num_top_classes=len(spec.labels), elem_id=f"{name}-probabilities"
                 )
-            else:
-                drawing = gr.HTML(_wine_visuals(_colour_input(form).value, None), elem_id=f"{name}-drawing")
+                answer_outputs.append(probabilities)
+            if form.has_visuals:
+                first_row = _row(form, tuple(c.value for c in form.inputs))
+                drawing = gr.HTML(
+                    _visuals(spec, first_row, None), elem_id=f"{name}-drawing", elem_classes=["dailyml-drawing"]
+                )
+                answer_outputs.append(drawing)
 
     # The last random reference sample (its features and true label), to say whether the model
     # got it right when it is predicted unchanged.
@@ -245,16 +266,20 @@ def _dataset_tab(client: PredictorClient, form: DatasetForm) -> None:
         *values, sample = values  # type: ignore[assignment]
         body, problem = _collect(form, tuple(values))
         if body is None:
-            return (gr.update(), *([gr.update()] if is_iris else []), gr.update(), _error(problem or ""))
+            return (*(gr.update() for _ in answer_outputs), _error(problem or ""))
         try:
             answer = client.predict(name, body)
         except ServiceError as exc:
-            message = error_message(exc, SERVICE, name)
-            return ("Prediction failed.", *([None] if is_iris else []), gr.update(), _error(message))
-        said = verdict(body, answer, sample)
-        if is_iris:
-            return (_iris_result(answer), answer["probabilities"], _iris_drawing(tuple(values)), said)
-        return (_wine_result(answer), _wine_visuals(body.get("wine_type"), answer), said)
+            failed: list[Any] = ["Prediction failed.", *([None] if form.is_classification else [])]
+            if form.has_visuals:
+                failed.append(gr.update())
+            return (*failed, _error(error_message(exc, SERVICE, name)))
+        shown: list[Any] = [_result(spec, answer)]
+        if form.is_classification:
+            shown.append(answer["probabilities"])
+        if form.has_visuals:
+            shown.append(_visuals(spec, body, answer))
+        return (*shown, verdict(body, answer, sample))
 
     def random_sample() -> tuple[Any, ...]:
         try:
@@ -270,35 +295,29 @@ def _dataset_tab(client: PredictorClient, form: DatasetForm) -> None:
             {"features": body, "label": row.get(spec.target)},
         )
 
-    outputs: list[Any] = [result, *([probabilities] if is_iris else []), drawing, note]
-    predict_button.click(predict, inputs=[*form.inputs, reference], outputs=outputs, api_name=f"{name}_predict")
+    predict_button.click(
+        predict, inputs=[*form.inputs, reference], outputs=[*answer_outputs, note], api_name=f"{name}_predict"
+    )
     random_button.click(
         random_sample, inputs=[], outputs=[*form.inputs, note, reference], api_name=f"{name}_random_sample"
     )
 
-    # The picture follows the inputs as they are typed, before any prediction.
-    if is_iris:
-        redraw: Callable[..., Any] = lambda *v: _iris_drawing(v)  # noqa: E731
-        triggers = form.inputs
-    else:
-        colour = _colour_input(form)
-        redraw = lambda v: _wine_visuals(v, None)  # noqa: E731
-        triggers = [colour]
-    gr.on(
-        [c.change for c in triggers],
-        redraw,
-        inputs=triggers,
-        outputs=[drawing],
-        show_progress="hidden",
-        trigger_mode="always_last",
-        api_visibility="private",
-    )
+    if has_picture(name):  # the picture follows the inputs as they are typed, before any prediction
+        gr.on(
+            [c.change for c in form.inputs],
+            lambda *values: _visuals(spec, _row(form, values), None),
+            inputs=form.inputs,
+            outputs=[drawing],
+            show_progress="hidden",
+            trigger_mode="always_last",
+            api_visibility="private",
+        )
 
 
-def _status_text(client: PredictorClient) -> str:
+def _status_text(client: PredictorClient, datasets: list[str]) -> str:
     try:
         parts = []
-        for dataset in DATASET_NAMES:
+        for dataset in datasets:
             models = client.models(dataset)
             champion = next((v for v in models.versions if v.version == models.champion), None)
             parts.append(f"{dataset} **v{models.champion}**" + (f" ({champion.algorithm})" if champion else ""))
@@ -307,14 +326,17 @@ def _status_text(client: PredictorClient) -> str:
         return _error(error_message(exc, SERVICE))
 
 
-def build_app(predictor_url: str | None = None, *, client: PredictorClient | None = None) -> gr.Blocks:
-    """The Gradio app; asks the predictor at ``predictor_url`` (default ``DAILYML_PREDICTOR_URL``)."""
+def build_app(
+    predictor_url: str | None = None,
+    *,
+    client: PredictorClient | None = None,
+    specs: Mapping[str, DatasetSpec] | None = None,
+) -> gr.Blocks:
+    """The Gradio app, a tab per dataset of ``specs`` (default: every registered one); asks the
+    predictor at ``predictor_url`` (default ``DAILYML_PREDICTOR_URL``)."""
     if client is None:
         client = predictor_client(predictor_url or ServiceUrls.from_env().predictor)
-    forms = {}
-    for dataset in DATASET_NAMES:
-        spec, from_service = _fetch_spec(client, dataset)
-        forms[dataset] = DatasetForm(spec, from_service)
+    forms = {name: _form_for(client, dataset) for name, dataset in (SPECS if specs is None else specs).items()}
 
     with gr.Blocks(title="dailyml · try the models", analytics_enabled=False) as demo:
         gr.Markdown(
@@ -337,8 +359,9 @@ def build_app(predictor_url: str | None = None, *, client: PredictorClient | Non
             updates: list[Any] = []
             for form in late:
                 updates += _late_form_updates(client, form)
+            status_text = _status_text(client, list(forms))
             # With a single output Gradio takes a returned tuple as that output's value.
-            return (_status_text(client), *updates) if updates else _status_text(client)
+            return (status_text, *updates) if updates else status_text
 
         demo.load(on_load, inputs=[], outputs=[status, *late_outputs], api_visibility="private")
     return demo
@@ -353,7 +376,7 @@ def _late_form_updates(client: PredictorClient, form: DatasetForm) -> list[Any]:
     except ServiceError as exc:
         message = f"{error_message(exc, SERVICE, name)} Reload this page once it is."
         return [*(gr.update() for _ in (*form.inputs, *form.buttons)), _error(message)]
-    values = [gr.update(value=default_value(f), interactive=True) for f in spec.features]
+    values = [gr.update(value=default_value(f, form.example.get(f.name)), interactive=True) for f in spec.features]
     return [*values, *(gr.update(interactive=True) for _ in form.buttons), ""]
 
 

@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from dailyml.clients import PredictorClient
-from dailyml.contracts import SpecOut
-from dailyml.datasets import get_spec
+from dailyml.contracts import FeatureOut, SpecOut
+from dailyml.datasets import FILES_VARIABLE
 from frontends.common.forms import default_value
 from frontends.gradio_app.app import build_app
 from tests.conftest import _sqlite_db
+from tests.frontends import extra_datasets
 from tests.frontends.conftest import Stack, copy_to_docs, launch_in_process, screenshot
+from tests.frontends.spec_predictor import spec_predictor
 from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, start_service
 
@@ -42,6 +44,26 @@ def dashboard(seeded_stack: Stack) -> Iterator[ServiceProcess]:
     service = start_service("dashboard", seeded_stack.env, seeded_stack.log_dir, ready_path="/_stcore/health")
     yield service
     service.stop()
+
+
+@dataclass
+class FileGradio:
+    url: str
+    predictor_url: str
+
+
+@pytest.fixture(scope="module")
+def gradio_with_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileGradio]:
+    """``dailyml serve gradio`` with the test-only datasets registered by ``DAILYML_DATASET_FILES``,
+    against the stand-in predictor that serves them."""
+    specs = {spec.name: spec for spec in (extra_datasets.TUMOURS, extra_datasets.EXAMS)}
+    with spec_predictor(specs) as predictor_url:
+        env = {"DAILYML_PREDICTOR_URL": predictor_url, FILES_VARIABLE: str(Path(extra_datasets.__file__).resolve())}
+        service = start_service("gradio", env, tmp_path_factory.mktemp("gradio-files"), ready_path="/")
+        try:
+            yield FileGradio(service.url, predictor_url)
+        finally:
+            service.stop()
 
 
 class HeldSpecClient(PredictorClient):
@@ -142,10 +164,10 @@ def test_gradio_wine_random_sample_predicts_grade_with_glass_and_scale(page: Any
     copy_to_docs(screenshot(page, "gradio-wine"))
 
 
-def _shown_values(page: Any, dataset: str) -> dict[str, Any]:
+def _shown_values(page: Any, dataset: str, features: list[FeatureOut]) -> dict[str, Any]:
     """What the form shows, feature by feature (numbers as floats, the checked choice)."""
     shown: dict[str, Any] = {}
-    for feature in get_spec(dataset).features:
+    for feature in features:
         if feature.kind == "category":
             shown[feature.name] = page.locator(f"#{dataset}-{feature.name} input:checked").get_attribute("value")
         else:
@@ -154,14 +176,22 @@ def _shown_values(page: Any, dataset: str) -> dict[str, Any]:
     return shown
 
 
-@pytest.mark.parametrize("dataset", ["iris", "wine"])
-@pytest.mark.parametrize("app", ["built_with_spec", "built_before_predictor"])
+@pytest.mark.parametrize(
+    ("app", "dataset"),
+    [
+        *((app, dataset) for app in ("built_with_spec", "built_before_predictor") for dataset in ("iris", "wine")),
+        ("registered_by_file", "tumours"),  # datasets that frontends/ does not name
+        ("registered_by_file", "exams"),
+    ],
+)
 def test_gradio_first_click_on_predict_sends_the_values_shown(
     page: Any, request: pytest.FixtureRequest, app: str, dataset: str
 ) -> None:
     """Predict clicked the instant it can be clicked predicts what the form shows: never zeros or
     blanks from before the form got its values, even while the page's load is still on its way."""
-    names = get_spec(dataset).feature_names
+    with PredictorClient(_predictor_url(request, app)) as client:
+        served = client.spec(dataset)
+    names = [f.name for f in served.features]
     sent: list[list[Any]] = []
 
     def on_request(req: Any) -> None:  # the predict call carries the features and the sample state
@@ -173,6 +203,8 @@ def test_gradio_first_click_on_predict_sends_the_values_shown(
     held: threading.Event | None = None
     if app == "built_with_spec":
         url = request.getfixturevalue("gradio").url
+    elif app == "registered_by_file":
+        url = request.getfixturevalue("gradio_with_files").url
     else:
         late: LateGradio = request.getfixturevalue("late_gradio")
         url, held = late.url, threading.Event()
@@ -180,8 +212,7 @@ def test_gradio_first_click_on_predict_sends_the_values_shown(
     button = page.locator(f"#{dataset}-predict")
     try:
         page.goto(url, timeout=TIMEOUT_MS)
-        if dataset == "wine":
-            page.get_by_role("tab", name="Wine quality").click()
+        page.get_by_role("tab", name=served.title).click()
         button.wait_for(state="visible", timeout=TIMEOUT_MS)
         clicked = button.is_enabled()
         if clicked:  # a quick user: the button is there and says it can be pressed
@@ -195,21 +226,24 @@ def test_gradio_first_click_on_predict_sends_the_values_shown(
     result.get_by_text(re.compile(r"model version|Prediction failed")).wait_for(timeout=TIMEOUT_MS)
     note = page.locator(f"#{dataset}-note").inner_text()
     assert "⚠️" not in note and "Prediction failed" not in result.inner_text(), note
-    expected = "Iris " if dataset == "iris" else "Grade "
+    expected = served.target_description if served.task == "classification" else "Grade "
     assert expected in result.inner_text() and "model version v1" in result.inner_text()
 
     # The form shows the predictor's reference medians, and exactly those went to the predictor.
-    with PredictorClient(_predictor_url(request, app)) as client:
-        medians = {f.name: default_value(f) for f in client.spec(dataset).features}
-    shown = _shown_values(page, dataset)
+    medians = {f.name: default_value(f) for f in served.features}
+    shown = _shown_values(page, dataset, served.features)
     assert shown == pytest.approx(medians)
     assert len(sent) == 1
     assert dict(zip(names, sent[0], strict=True)) == pytest.approx(shown)
+    if app == "registered_by_file":
+        screenshot(page, f"gradio-{dataset}")
 
 
 def _predictor_url(request: pytest.FixtureRequest, app: str) -> str:
     if app == "built_with_spec":
         return str(request.getfixturevalue("seeded_stack").predictor.url)
+    if app == "registered_by_file":
+        return str(request.getfixturevalue("gradio_with_files").predictor_url)
     return str(request.getfixturevalue("late_gradio").client.base_url)
 
 

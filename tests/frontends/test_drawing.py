@@ -7,12 +7,15 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from dailyml.datasets import IRIS, WINE
 from frontends.common.drawing import (
     IRIS_PX_PER_CM,
     WINE_COLOURS,
     grade_scale_svg,
+    has_picture,
     iris_geometry,
     iris_svg,
+    picture,
     wine_glass_svg,
 )
 
@@ -91,3 +94,21 @@ def test_grade_scale_score_marker_moves_with_the_score() -> None:
 
     assert marker_x(4.2) < marker_x(5.0) < marker_x(6.8)
     assert marker_x(1.0) == marker_x(2.0)  # clipped just outside the 3-9 scale
+
+
+def test_grade_scale_takes_the_grades_of_any_regression_spec() -> None:
+    svg = grade_scale_svg(2, 2.4, 5, grades=[6, 1, 3])  # every grade from the lowest to the highest
+    root = ET.fromstring(svg)
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.isdigit()]
+    assert labels == [str(g) for g in range(1, 7)]
+    assert root.get("data-predicted") == "2" and "actual 5" in svg
+
+
+def test_iris_and_wine_have_their_own_picture_other_datasets_none() -> None:
+    flower = picture("iris", IRIS.example_row)
+    assert flower is not None and len(_parts(flower, "sepal")) == 3
+    assert picture("iris", {**IRIS.example_row, "petal_width": 0.0}) is None  # no impossible flower
+    glass = picture("wine", WINE.example_row)
+    assert glass is not None and 'data-wine-type="red"' in glass
+    assert picture("tumours", {"radius": 17.99}) is None
+    assert has_picture("iris") and has_picture("wine") and not has_picture("tumours")

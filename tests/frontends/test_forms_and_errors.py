@@ -29,7 +29,7 @@ def _feature(**kw: object) -> FeatureOut:
 
 def test_local_spec_has_every_feature_of_the_core_spec_in_order() -> None:
     for core in (IRIS, WINE):
-        spec = local_spec(core.name)
+        spec = local_spec(core)
         assert [f.name for f in spec.features] == core.feature_names
         assert all(f.reference == {} for f in spec.features)
 

@@ -9,6 +9,7 @@ import pytest
 from gradio_client import Client
 
 from dailyml.clients import PredictorClient
+from dailyml.datasets import IRIS, WINE
 from frontends.common.forms import local_spec
 from frontends.gradio_app.app import (
     DatasetForm,
@@ -103,21 +104,21 @@ def test_an_empty_number_box_is_named_instead_of_sent(app: Client) -> None:
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), "abc"])
 def test_a_value_that_is_not_a_number_is_named_instead_of_sent(bad: object) -> None:
-    form = DatasetForm(local_spec("iris"), from_service=False)
+    form = DatasetForm(local_spec(IRIS), from_service=False)
     body, problem = _collect(form, (5.1, bad, 1.4, 0.2))
     assert body is None
     assert problem == "Please enter a number for Sepal width (cm)."
 
 
 def test_collect_sends_the_values_as_floats_and_the_choice_as_is() -> None:
-    form = DatasetForm(local_spec("wine"), from_service=False)
+    form = DatasetForm(local_spec(WINE), from_service=False)
     body, problem = _collect(form, WINE_RED)
     assert problem is None and body is not None
     assert body["wine_type"] == "red" and body["density"] == 0.9978
 
 
 def test_a_tab_built_without_the_predictor_stays_disabled_while_it_is_down() -> None:
-    form = DatasetForm(local_spec("iris"), from_service=False)
+    form = DatasetForm(local_spec(IRIS), from_service=False)
     with gr.Blocks():
         _layout_inputs(form, per_row=2)
         form.buttons = [gr.Button("Random"), gr.Button("Predict")]
