@@ -247,12 +247,12 @@ if __name__.startswith("tests"):  # pytest's import; not a dailyml process loadi
             page.locator(f"#{NAME}-predict").click()
             result = page.locator(f"#{NAME}-result")
             result.get_by_text(re.compile(r"malignant|benign")).first.wait_for(timeout=scaled(60) * 1000)
-            assert "model version 1" in result.inner_text()
+            assert "model version v1" in result.inner_text()
 
     def test_dashboard_shows_it(stack: Stack) -> None:
         from tests.support.browser import open_page
 
         with open_page() as page:
             page.goto(stack.url("dashboard") + f"/?dataset={NAME}")
-            page.get_by_text(BREAST_CANCER.title).first.wait_for(timeout=scaled(90) * 1000)
+            page.get_by_text(f"{BREAST_CANCER.title} · monitoring").first.wait_for(timeout=scaled(90) * 1000)
             page.get_by_text(re.compile(r"labelled predictions")).first.wait_for(timeout=scaled(90) * 1000)
