@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from dailyml.datasets import DatasetSpec, frame_hash, row_hash
 from dailyml.evaluation import evaluate
+from dailyml.metric_direction import best
 from dailyml.pipelines import Candidate, candidates, servable
 
 ProgressFn = Callable[[int, int, str], None]
@@ -165,8 +166,7 @@ def train(
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         cv = {c.name: cross_validate(spec, c, train_rows, seed=seed, profile=profile, progress=step) for c in tried}
     eligible = [c for c in tried if not c.baseline]
-    sign = 1 if spec.greater_is_better else -1
-    chosen = max(eligible, key=lambda c: sign * cv[c.name][spec.primary_metric])
+    chosen = best(eligible, lambda c: cv[c.name][spec.primary_metric], greater_is_better=spec.greater_is_better)
 
     X, y = train_rows[spec.feature_names], train_rows["label"]
     target = y if spec.task == "classification" else y.astype(int)
