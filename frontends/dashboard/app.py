@@ -16,6 +16,7 @@ import streamlit as st
 
 from dailyml import clock
 from dailyml.datasets import DATASET_NAMES, get_spec
+from dailyml.vocab import BUCKETS
 from frontends.common.drawing import grade_scale_svg, iris_svg, wine_glass_svg
 from frontends.common.services import ServiceUrls
 from frontends.dashboard import charts, data, tables
@@ -23,7 +24,6 @@ from frontends.dashboard.drift_panel import drift_panel
 from frontends.dashboard.next_run import next_run_hint
 
 PAGE_SIZE = 20
-BUCKETS = ("minute", "hour", "day", "week")
 REFRESH_CHOICES = {"every 5 s": 5, "every 10 s": 10, "every 30 s": 30, "off": None}
 
 st.set_page_config(page_title="dailyml · monitoring", page_icon=":material/monitoring:", layout="wide")

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from dailyml.clients.base import ServiceError
 from dailyml.clients.predictor import PredictorClient
 from dailyml.metric_direction import is_better
+from dailyml.vocab import JobName
 from services.scheduler.config import SchedulerSettings
 
 log = logging.getLogger("dailyml.scheduler.jobs")
@@ -195,7 +196,7 @@ def retrain(ctx: JobContext, dataset: str, run_key: str, counts: dict[str, Any])
         counts["decision"] = "refused"
 
 
-JOB_BODIES: dict[str, Callable[[JobContext, str, str, dict[str, Any]], None]] = {
+JOB_BODIES: dict[JobName, Callable[[JobContext, str, str, dict[str, Any]], None]] = {
     "daily": daily_loop,
     "retrain": retrain,
 }

@@ -32,6 +32,7 @@ from dailyml.evaluation import evaluate
 from dailyml.metric_direction import GREATER_IS_BETTER, best, reaches
 from dailyml.pipelines import Candidate, candidates, references, servable
 from dailyml.training import deduplicate
+from dailyml.vocab import TrainProfile
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -183,7 +184,7 @@ def assess(
     """Cross-validate our candidates and the references under the protocol, measure their cost,
     and report with the champion's figures at the top level (see the module docstring)."""
     protocol = QUICK if quick else FULL
-    profile = "fast" if quick else "full"
+    profile: TrainProfile = "fast" if quick else "full"
     data = evaluation_rows(spec, frame)
     ours = [c for c in candidates(spec, profile) if not c.baseline and not c.lab]
     refs = [c for c in candidates(spec, profile) if c.baseline or c.lab] + references(spec, profile)

@@ -24,6 +24,7 @@ from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
+from dailyml.vocab import Bucket, SampleSource
 
 MAX_BATCH = 10_000
 # The largest integer a query or path parameter may carry: what both databases' INTEGER holds.
@@ -197,7 +198,7 @@ class HistoryItem(BaseModel):
     sample_id: uuid.UUID
     created_at: UTCDateTime
     event_time: UTCDateTime
-    source: str
+    source: SampleSource
     model_version: int
     features: dict[str, Any]
     predicted: str | int
@@ -230,7 +231,7 @@ class MetricsPoint(BaseModel):
 
 class MetricsSeries(BaseModel):
     dataset: str
-    bucket: str
+    bucket: Bucket
     points: list[MetricsPoint]
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dailyml.tokens import blank_to_none, check_token
+from dailyml.vocab import TrainProfile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
         "(so replicas on different machines share models without a shared disk).",
     )
     data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Reference CSVs with checksums.")
-    train_profile: Literal["full", "fast"] = Field(
+    train_profile: TrainProfile = Field(
         default="full", description="fast: fewer candidates, folds and trees (tests, first start)."
     )
     seed: int = 42

@@ -17,8 +17,7 @@ from sqlmodel import JSON, Column, Field, SQLModel
 
 from dailyml import clock
 from dailyml.datasets import SPECS, DatasetSpec
-
-SOURCES = ("reference", "synthetic", "online")
+from dailyml.vocab import JobName, RunStatus, SampleSource
 
 
 def utcnow() -> datetime:
@@ -44,7 +43,7 @@ class Sample(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dataset: str = Field(max_length=32)
     label: str | None = Field(default=None, max_length=32)
-    source: str = Field(max_length=16)  # reference | synthetic | online
+    source: SampleSource = Field(sa_type=sa.String(16))
     split: str | None = Field(default=None, max_length=8)  # train | test for reference rows
     content_hash: str = Field(max_length=64)  # sha256 of the features: dedup and copy checks
     producer_version_id: int | None = Field(default=None, foreign_key="model_versions.id")
@@ -214,10 +213,10 @@ class Run(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    job: str = Field(max_length=32)
+    job: JobName = Field(sa_type=sa.String(32))
     dataset: str = Field(max_length=32)
     scheduled_for: str = Field(max_length=32)  # the scheduled date (or minute, in fast mode), ISO
-    status: str = Field(default="running", max_length=16)  # running | succeeded | failed
+    status: RunStatus = Field(default="running", sa_type=sa.String(16))
     attempts: int = 1
     trigger: str = Field(default="cron", max_length=16)  # cron | manual | catchup | retry | first
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -23,6 +23,7 @@ from dailyml.datasets import DatasetSpec, frame_hash, row_hash
 from dailyml.evaluation import evaluate
 from dailyml.metric_direction import best
 from dailyml.pipelines import Candidate, candidates, servable
+from dailyml.vocab import TrainProfile
 
 ProgressFn = Callable[[int, int, str], None]
 TEST_SIZE = 0.2
@@ -92,7 +93,7 @@ def holdout_frame(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return test.sort_values([*spec.feature_names, "label"], kind="mergesort").reset_index(drop=True)
 
 
-def _cv_scheme(profile: str) -> tuple[int, int]:
+def _cv_scheme(profile: TrainProfile) -> tuple[int, int]:
     return (3, 1) if profile == "fast" else (5, 3)
 
 
@@ -102,7 +103,7 @@ def cross_validate(
     train: pd.DataFrame,
     *,
     seed: int,
-    profile: str,
+    profile: TrainProfile,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     """Repeated stratified k-fold CV of one candidate: mean and std of every scalar metric."""
@@ -131,7 +132,7 @@ def train(
     frame: pd.DataFrame,
     *,
     seed: int = 42,
-    profile: str = "full",
+    profile: TrainProfile = "full",
     progress: ProgressFn = _no_progress,
 ) -> TrainingResult:
     """Select, fit and report a model for ``spec`` from ``frame`` (features, ``label``, ``split``).

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from dailyml.vocab import JOB_NAMES
 from services.scheduler.config import FAST_DAILY_CRON, SchedulerSettings, parse_cron
-from services.scheduler.jobs import gate
+from services.scheduler.jobs import JOB_BODIES, gate
 from services.scheduler.periods import Cron
 
 
@@ -92,6 +93,12 @@ def test_gate_promotes_a_challenger_that_beats_the_champion_by_the_margin_in_the
     assert decision.promote is promote
     assert (decision.challenger_score, decision.champion_score) == (challenger, champion)
     assert ("higher is better" if greater else "lower is better") in decision.reason
+
+
+def test_every_job_name_has_a_body_and_a_cron() -> None:
+    assert tuple(JOB_BODIES) == JOB_NAMES
+    settings = SchedulerSettings()
+    assert [settings.cron(job) for job in JOB_NAMES] == [settings.daily_cron, settings.retrain_cron]
 
 
 def test_gate_promotes_when_there_is_no_champion() -> None:

@@ -16,6 +16,7 @@ from dailyml.contracts import (
     SpecOut,
 )
 from dailyml.drift import DriftReport
+from dailyml.vocab import TrainProfile
 
 
 class PredictorClient(ServiceClient):
@@ -73,7 +74,7 @@ class PredictorClient(ServiceClient):
     def rollback(self, dataset: str) -> ModelVersionOut:
         return ModelVersionOut(**self.post(f"/{dataset}/models/rollback"))
 
-    def train(self, dataset: str, *, include_synthetic: bool = True, profile: str | None = None) -> str:
+    def train(self, dataset: str, *, include_synthetic: bool = True, profile: TrainProfile | None = None) -> str:
         """Start training a challenger (admin); returns the job id."""
         body = {"include_synthetic": include_synthetic, "profile": profile}
         return str(self.post(f"/{dataset}/models/train", json=body)["job_id"])
