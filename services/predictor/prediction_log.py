@@ -31,7 +31,6 @@ import threading
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -40,11 +39,9 @@ from dailyml.datasets import get_spec
 from dailyml.errors import DailyMLError
 from dailyml.featurestore import NewPrediction, NewSample, insert_predictions, insert_samples, predictions_t
 from dailyml.observability import metrics
+from dailyml.settings import LogMode, WhenFull
 
 log = logging.getLogger("dailyml.predictor.log")
-
-LogMode = Literal["async", "sync"]
-WhenFull = Literal["refuse", "drop_oldest"]
 
 
 class LogFullError(DailyMLError):

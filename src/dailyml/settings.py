@@ -14,6 +14,9 @@ from dailyml.vocab import TrainProfile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+LogMode = Literal["async", "sync"]
+WhenFull = Literal["refuse", "drop_oldest"]
+
 
 def comma_separated(value: Any) -> Any:
     """A pydantic ``before`` validator: ``"a, b,,c"`` -> ``["a", "b", "c"]`` (lists pass through)."""
@@ -91,12 +94,12 @@ class Settings(BaseSettings):
         description="Predictions held in memory while they cannot be written (database away); see "
         "DAILYML_LOG_WHEN_FULL. About 1.1 KB each (measured).",
     )
-    log_mode: Literal["async", "sync"] = Field(
+    log_mode: LogMode = Field(
         default="async",
         description="async: answer, then write (fast; a kill -9 loses the last flush interval). sync: answer "
         "once written (no loss; a write in every prediction's latency; 503 while the database is away).",
     )
-    log_when_full: Literal["refuse", "drop_oldest"] = Field(
+    log_when_full: WhenFull = Field(
         default="refuse",
         description="The prediction log is full: refuse new predictions (503, Retry-After; every 200 is "
         "stored) or drop the oldest unwritten ones (counted in /metrics and /readyz).",
