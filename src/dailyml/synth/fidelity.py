@@ -222,9 +222,9 @@ def fidelity_report(
     synthesizer: Synthesizer,
     reference: pd.DataFrame,
     *,
-    rows: int = 6000,
+    rows: int,
     seed: int = 42,
-    trees: int = 100,
+    trees: int,
     fit_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Score ``synthesizer`` on held-out rows it never saw.

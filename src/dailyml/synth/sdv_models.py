@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dailyml.datasets import DatasetSpec
+from dailyml.synth import DEFAULT_EPOCHS
 from dailyml.synth.base import FitProgress, SynthesisError, Synthesizer, group_keys
 from dailyml.synth.copula import allocate
 
@@ -75,7 +76,7 @@ class SDVSynthesizer(Synthesizer):
 
     def __init__(self, dataset: str, *, seed: int = 42, epochs: int | None = None, **params: Any) -> None:
         if self.has_epochs:
-            params["epochs"] = int(epochs or 300)
+            params["epochs"] = int(epochs or DEFAULT_EPOCHS)
         super().__init__(dataset, seed=seed, **params)
         self.model: Any = None
 
