@@ -109,7 +109,6 @@ class PredictionLog:
         self.written = 0
         self.dropped = 0
         self.refused = 0
-        self.failed_batches = 0
 
     @property
     def synchronous(self) -> bool:
@@ -247,7 +246,6 @@ class PredictionLog:
         return True
 
     def _failed(self, batch: list[LogEntry], exc: Exception) -> None:
-        self.failed_batches += 1
         self._failures += 1
         metrics.LOG_BATCHES.labels("failed").inc()
         kind = type(exc).__name__

@@ -1,7 +1,7 @@
 """The closed sets of words the services and their clients share, declared once.
 
-Each is a ``Literal`` type (so the APIs document it as an enum and mypy checks every use) with
-its values as a tuple for code that iterates them. Standard library only: the scheduler, the
+Each is a ``Literal`` type (so the APIs document it as an enum and mypy checks every use), with
+its values as a tuple where code iterates them. Standard library only: the scheduler, the
 clients and the frontends import it without loading anything heavy.
 """
 
@@ -15,11 +15,9 @@ JOB_NAMES: tuple[JobName, ...] = get_args(JobName)
 
 # The state of one scheduled run in the run log.
 RunStatus = Literal["running", "succeeded", "failed", "skipped"]
-RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 # Where a stored sample came from: the published data, a synthesizer, or a prediction request.
 SampleSource = Literal["reference", "synthetic", "online"]
-SAMPLE_SOURCES: tuple[SampleSource, ...] = get_args(SampleSource)
 
 # The time buckets the monitoring metrics are grouped by.
 Bucket = Literal["minute", "hour", "day", "week"]

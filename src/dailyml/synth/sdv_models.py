@@ -70,7 +70,6 @@ class _EpochWatcher:
 class SDVSynthesizer(Synthesizer):
     """One SDV single-table synthesizer over every feature and the label."""
 
-    uses_sdv = True
     sdv_class: ClassVar[str] = "GaussianCopulaSynthesizer"
     has_epochs: ClassVar[bool] = False
 
@@ -137,7 +136,6 @@ class GroupedGaussianCopulaSDV(Synthesizer):
 
     algorithm = "grouped_gaussian_copula"
     description = "One SDV GaussianCopula per group (iris: per variety; wine: per colour, grade inside)"
-    uses_sdv = True
 
     def __init__(self, dataset: str, *, seed: int = 42, **params: Any) -> None:
         super().__init__(dataset, seed=seed, **params)
