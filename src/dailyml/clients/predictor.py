@@ -16,7 +16,7 @@ from dailyml.contracts import (
     SpecOut,
 )
 from dailyml.drift import DriftReport
-from dailyml.vocab import TrainProfile
+from dailyml.vocab import Bucket, SampleSource, TrainProfile
 
 
 class PredictorClient(ServiceClient):
@@ -31,7 +31,9 @@ class PredictorClient(ServiceClient):
         """Predict stored samples that have none yet (admin)."""
         return PendingResult(**self.post(f"/{dataset}/predict/pending", limit=limit))
 
-    def history(self, dataset: str, *, limit: int = 50, offset: int = 0, source: str | None = None) -> HistoryPage:
+    def history(
+        self, dataset: str, *, limit: int = 50, offset: int = 0, source: SampleSource | None = None
+    ) -> HistoryPage:
         return HistoryPage(**self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
 
     def record_actual(self, dataset: str, prediction_id: str, actual: Any) -> dict[str, Any]:
@@ -41,7 +43,7 @@ class PredictorClient(ServiceClient):
         )
 
     def confusion_matrix(
-        self, dataset: str, *, model_version: int | None = None, source: str | None = None
+        self, dataset: str, *, model_version: int | None = None, source: SampleSource | None = None
     ) -> ConfusionMatrix:
         return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version, source=source))
 
@@ -49,9 +51,9 @@ class PredictorClient(ServiceClient):
         self,
         dataset: str,
         *,
-        bucket: str = "day",
+        bucket: Bucket = "day",
         model_version: int | None = None,
-        source: str | None = None,
+        source: SampleSource | None = None,
         limit: int | None = None,
     ) -> MetricsSeries:
         """Per-bucket accuracy (and MAE for regression); the newest ``limit`` buckets, oldest first."""
@@ -62,7 +64,7 @@ class PredictorClient(ServiceClient):
     def spec(self, dataset: str) -> SpecOut:
         return SpecOut(**self.get(f"/{dataset}/spec"))
 
-    def random_sample(self, dataset: str, source: str = "reference") -> dict[str, Any]:
+    def random_sample(self, dataset: str, source: SampleSource = "reference") -> dict[str, Any]:
         return self.get(f"/{dataset}/samples/random", source=source)  # type: ignore[no-any-return]
 
     def models(self, dataset: str) -> ModelList:
@@ -82,6 +84,6 @@ class PredictorClient(ServiceClient):
     def job(self, job_id: str) -> JobOut:
         return JobOut(**self.get(f"/jobs/{job_id}"))
 
-    def drift(self, dataset: str, window: str = "24h", source: str | None = None) -> DriftReport:
+    def drift(self, dataset: str, window: str = "24h", source: SampleSource | None = None) -> DriftReport:
         """Per feature, PSI and a chi-square test of the recent inputs against the reference rows."""
         return DriftReport(**self.get(f"/{dataset}/drift", window=window, source=source))
