@@ -23,7 +23,7 @@ from sqlmodel import col, func, select
 
 from dailyml.db import as_utc, session_scope
 from dailyml.tables import Run
-from dailyml.vocab import JobName, RunStatus
+from dailyml.vocab import JobName, RunOutcome, RunStatus, RunTrigger
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Claim:
 
     run: Run
     owned: bool
-    outcome: str  # started | retried | already_succeeded | in_progress | attempts_exhausted
+    outcome: RunOutcome
 
 
 def get_run(engine: Engine, job: JobName, dataset: str, scheduled_for: str) -> Run | None:
@@ -55,7 +55,7 @@ def claim(
     dataset: str,
     scheduled_for: str,
     *,
-    trigger: str,
+    trigger: RunTrigger,
     now: datetime,
     stale_after: timedelta,
     max_attempts: int | None,

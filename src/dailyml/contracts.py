@@ -24,7 +24,7 @@ from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
-from dailyml.vocab import Bucket, SampleSource
+from dailyml.vocab import Bucket, JobStatus, SampleSource
 
 MAX_BATCH = 10_000
 # The largest integer a query or path parameter may carry: what both databases' INTEGER holds.
@@ -322,7 +322,7 @@ class JobOut(BaseModel):
     id: uuid.UUID
     kind: str
     dataset: str
-    status: str
+    status: JobStatus
     progress: float
     message: str
     params: dict[str, Any]

@@ -17,7 +17,7 @@ from sqlmodel import JSON, Column, Field, SQLModel
 
 from dailyml import clock
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.vocab import JobName, RunStatus, SampleSource
+from dailyml.vocab import JobName, JobStatus, RunStatus, RunTrigger, SampleSource
 
 
 def utcnow() -> datetime:
@@ -176,7 +176,7 @@ class Job(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: str = Field(max_length=32)
     dataset: str = Field(max_length=32)
-    status: str = Field(default="queued", max_length=16)  # queued | running | succeeded | failed
+    status: JobStatus = Field(default="queued", sa_type=sa.String(16))
     progress: float = 0.0
     message: str = Field(default="", max_length=512)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -218,7 +218,7 @@ class Run(SQLModel, table=True):
     scheduled_for: str = Field(max_length=32)  # the scheduled date (or minute, in fast mode), ISO
     status: RunStatus = Field(default="running", sa_type=sa.String(16))
     attempts: int = 1
-    trigger: str = Field(default="cron", max_length=16)  # cron | manual | catchup | retry | first
+    trigger: RunTrigger = Field(default="cron", sa_type=sa.String(16))
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = Field(default=None, sa_type=sa.Text)
     started_at: datetime = _ts()

@@ -16,6 +16,16 @@ JOB_NAMES: tuple[JobName, ...] = get_args(JobName)
 # The state of one scheduled run in the run log.
 RunStatus = Literal["running", "succeeded", "failed", "skipped"]
 
+# What started a run: its cron, a person (``POST /runs``, ``dailyml run``), a missed period caught
+# up, a retry of a failed run, or a dataset's first start.
+RunTrigger = Literal["cron", "manual", "catchup", "retry", "first"]
+
+# What asking for a run did: ran it (``started``, or ``retried`` a failed one) or why it did not.
+RunOutcome = Literal["started", "retried", "already_succeeded", "in_progress", "attempts_exhausted"]
+
+# The state of a background job (training a challenger, fitting a synthesizer).
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
 # Where a stored sample came from: the published data, a synthesizer, or a prediction request.
 SampleSource = Literal["reference", "synthetic", "online"]
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dailyml.clients.base import ServiceClient
 from dailyml.contracts import UTCDateTime
 from dailyml.datasets import DATASET_NAMES
-from dailyml.vocab import JobName, RunStatus
+from dailyml.vocab import JobName, RunOutcome, RunStatus, RunTrigger
 
 DatasetName = Literal[DATASET_NAMES]  # type: ignore[valid-type]
 
@@ -23,15 +23,13 @@ class RunOut(BaseModel):
     scheduled_for: str
     status: RunStatus
     attempts: int
-    trigger: str
+    trigger: RunTrigger
     counts: dict[str, Any]
     error: str | None
     started_at: UTCDateTime
     finished_at: UTCDateTime | None
-    outcome: str | None = Field(
-        default=None,
-        description="Only in POST /runs answers: started | retried | already_succeeded | in_progress "
-        "| attempts_exhausted (what the trigger did with this run).",
+    outcome: RunOutcome | None = Field(
+        default=None, description="Only in POST /runs answers: what the trigger did with this run."
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dailyml.contracts import UTCDateTime, whole_number
 from dailyml.synth import DEFAULT_EPOCHS
+from dailyml.vocab import JobStatus
 
 MAX_GENERATE = 10_000
 Promote = Literal["auto", "always", "never"]
@@ -77,7 +78,7 @@ class FitIn(BaseModel):
 
 class JobAccepted(BaseModel):
     job_id: uuid.UUID
-    status: str
+    status: JobStatus
 
 
 class Histogram(BaseModel):
