@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from dailyml.datasets import get_spec  # noqa: E402
 from dailyml.settings import Settings  # noqa: E402
-from dailyml.synth import algorithms_for  # noqa: E402
+from dailyml.synth import DEFAULT_EPOCHS, algorithms_for  # noqa: E402
 from dailyml.synth.base import Synthesizer  # noqa: E402
 from dailyml.synth.fidelity import (  # noqa: E402
     LABEL_RATIO_LIMIT,
@@ -37,7 +37,7 @@ from dailyml.synth.fidelity import (  # noqa: E402
     rank_key,
     selection_score,
 )
-from dailyml.synth.fitting import fit  # noqa: E402
+from dailyml.synth.fitting import SCORING, fit  # noqa: E402
 from dailyml.training import assign_split  # noqa: E402
 
 
@@ -64,7 +64,9 @@ def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed
         payload = synthesizer.dumps()
         loaded = Synthesizer.loads(payload)
         one_ms, thousand_ms = sample_times(loaded, seed)
-        report = fidelity_report(spec, loaded, reference, rows=rows, seed=seed, trees=100, fit_seconds=fit_seconds)
+        report = fidelity_report(
+            spec, loaded, reference, rows=rows, seed=seed, trees=SCORING.trees, fit_seconds=fit_seconds
+        )
         results.append(
             {
                 "dataset": name,
@@ -144,8 +146,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="*", default=["iris", "wine"])
     parser.add_argument("--algorithms", nargs="*", default=None, help="default: every algorithm of the dataset")
-    parser.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE epochs")
-    parser.add_argument("--rows", type=int, default=6000, help="sampled rows scored against the real ones")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="CTGAN/TVAE epochs")
+    parser.add_argument(
+        "--rows", type=int, default=SCORING.report_rows, help="sampled rows scored against the real ones"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this file")
     args = parser.parse_args()

@@ -18,6 +18,7 @@ import streamlit as st
 
 from dailyml import clock
 from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.vocab import BUCKETS
 from frontends.common.drawing import grade_scale_svg, picture
 from frontends.common.services import ServiceUrls
 from frontends.dashboard import charts, data, tables
@@ -25,7 +26,6 @@ from frontends.dashboard.drift_panel import drift_panel
 from frontends.dashboard.next_run import next_run_hint
 
 PAGE_SIZE = 20
-BUCKETS = ("minute", "hour", "day", "week")
 REFRESH_CHOICES = {"every 5 s": 5, "every 10 s": 10, "every 30 s": 30, "off": None}
 
 

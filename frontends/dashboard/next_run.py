@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-DAILY_JOB = "daily"
+from dailyml.vocab import JobName
+
+DAILY_JOB: JobName = "daily"
 TRIGGER = "`dailyml run daily`"
 TRIGGER_LOCAL = "`dailyml run daily --local`"
 

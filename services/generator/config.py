@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dailyml.synth.fitting import SCORING
+
 
 class GeneratorConfig(BaseSettings):
     """``DAILYML_GENERATOR_*`` variables."""
@@ -21,7 +23,13 @@ class GeneratorConfig(BaseSettings):
         description="Algorithms the first start fits (JSON list); empty: every algorithm that fits in "
         "seconds (all but CTGAN and TVAE). The best measured becomes default.",
     )
-    bootstrap_report_rows: int = Field(default=6000, ge=100, description="Rows the first start scores fidelity on.")
-    bootstrap_trees: int = Field(default=100, ge=1, description="Forest size of the first start's TSTR check.")
-    report_rows: int = Field(default=6000, ge=100, description="Rows a requested fit scores fidelity on.")
-    trees: int = Field(default=100, ge=1, description="Forest size of a requested fit's TSTR check.")
+    bootstrap_report_rows: int = Field(
+        default=SCORING.report_rows, ge=100, description="Rows the first start scores fidelity on."
+    )
+    bootstrap_trees: int = Field(
+        default=SCORING.trees, ge=1, description="Forest size of the first start's TSTR check."
+    )
+    report_rows: int = Field(
+        default=SCORING.report_rows, ge=100, description="Rows a requested fit scores fidelity on."
+    )
+    trees: int = Field(default=SCORING.trees, ge=1, description="Forest size of a requested fit's TSTR check.")

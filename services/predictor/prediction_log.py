@@ -31,7 +31,6 @@ import threading
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -40,11 +39,9 @@ from dailyml.datasets import get_spec
 from dailyml.errors import DailyMLError
 from dailyml.featurestore import PredictionRecord, insert_predictions, insert_samples, predictions_t
 from dailyml.observability import metrics
+from dailyml.settings import LogMode, WhenFull
 
 log = logging.getLogger("dailyml.predictor.log")
-
-LogMode = Literal["async", "sync"]
-WhenFull = Literal["refuse", "drop_oldest"]
 
 
 class LogFullError(DailyMLError):
@@ -105,7 +102,6 @@ class PredictionLog:
         self.written = 0
         self.dropped = 0
         self.refused = 0
-        self.failed_batches = 0
 
     @property
     def synchronous(self) -> bool:
@@ -243,7 +239,6 @@ class PredictionLog:
         return True
 
     def _failed(self, batch: list[PredictionRecord], exc: Exception) -> None:
-        self.failed_batches += 1
         self._failures += 1
         metrics.LOG_BATCHES.labels("failed").inc()
         kind = type(exc).__name__

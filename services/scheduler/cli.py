@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from dailyml.vocab import JOB_NAMES, JobName
+
 EXIT_FAILED = 1
 
 
@@ -18,13 +20,13 @@ def add_run_command(sub: Any) -> None:
     from dailyml.datasets import DATASET_NAMES
 
     p = sub.add_parser("run", help="run the daily loop or retraining now (same path as the cron)")
-    p.add_argument("job", choices=("daily", "retrain"))
+    p.add_argument("job", choices=JOB_NAMES)
     p.add_argument("--dataset", choices=DATASET_NAMES, default=None, help="one dataset (default: all scheduled)")
     p.add_argument("--local", action="store_true", help="run in this process instead of asking the scheduler")
     p.set_defaults(func=cmd_run)
 
 
-def _local(job: str, dataset: str | None) -> list[dict[str, Any]]:
+def _local(job: JobName, dataset: str | None) -> list[dict[str, Any]]:
     import logging
 
     from dailyml.clients.predictor import PredictorClient
@@ -46,7 +48,7 @@ def _local(job: str, dataset: str | None) -> list[dict[str, Any]]:
         engine.dispose()
 
 
-def _remote(job: str, dataset: str | None) -> list[dict[str, Any]]:
+def _remote(job: JobName, dataset: str | None) -> list[dict[str, Any]]:
     from dailyml.clients.scheduler import SchedulerClient
     from dailyml.settings import get_settings
 

@@ -7,7 +7,7 @@ The URLs of the other services, the admin token and the database come from the s
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dailyml.datasets import DATASET_NAMES
 from dailyml.settings import comma_separated
+from dailyml.vocab import JobName, TrainProfile
 
 FAST_DAILY_CRON = "* * * * *"
 
@@ -67,7 +68,7 @@ class SchedulerSettings(BaseSettings):
     backoff_seconds: float = Field(default=2.0, gt=0, description="First wait between tries; doubles each time.")
     backoff_max_seconds: float = Field(default=60.0, gt=0)
     http_timeout_seconds: float = Field(default=60.0, gt=0)
-    train_profile: Literal["fast", "full"] | None = Field(
+    train_profile: TrainProfile | None = Field(
         default=None, description="Training profile asked of the predictor; unset: the predictor's own."
     )
     include_synthetic: bool = Field(default=True, description="Train challengers on labelled synthetic rows too.")
@@ -114,7 +115,7 @@ class SchedulerSettings(BaseSettings):
         """The daily loop's crontab: every minute in fast mode."""
         return FAST_DAILY_CRON if self.fast else self.daily_cron
 
-    def cron(self, job: str) -> str:
+    def cron(self, job: JobName) -> str:
         """The crontab of ``job`` (daily | retrain)."""
         return self.effective_daily_cron if job == "daily" else self.retrain_cron
 

@@ -16,6 +16,8 @@ from typing import Any, Protocol, TypeVar
 
 from dailyml.clients.base import ServiceError
 from dailyml.clients.predictor import PredictorClient
+from dailyml.metric_direction import is_better
+from dailyml.vocab import JobName
 from services.scheduler.config import SchedulerSettings
 
 log = logging.getLogger("dailyml.scheduler.jobs")
@@ -111,8 +113,7 @@ def gate(result: dict[str, Any], margin: float) -> GateDecision:
     """Promote the challenger only if it beats the champion by more than ``margin`` on the primary
     metric, both scored on the same hold-out rows (the predictor's training job result).
 
-    Same rule as ``dailyml.evaluation.is_better``, with the metric's direction taken from the
-    result so the scheduler needs no ML imports (a test checks the two agree).
+    The metric's direction comes with the result; the rule is the core's ML-free ``is_better``.
     """
     metric = result["primary_metric"]
     greater = bool(result["greater_is_better"])
@@ -121,7 +122,7 @@ def gate(result: dict[str, Any], margin: float) -> GateDecision:
     if champion is None:
         return GateDecision(True, "no champion yet", challenger, None)
     reference = float(champion["metrics"][metric])
-    better = challenger > reference + margin if greater else challenger < reference - margin
+    better = is_better(challenger, reference, greater_is_better=greater, margin=margin)
     direction = "higher" if greater else "lower"
     verdict = "beats" if better else "does not beat"
     reason = (
@@ -195,7 +196,7 @@ def retrain(ctx: JobContext, dataset: str, run_key: str, counts: dict[str, Any])
         counts["decision"] = "refused"
 
 
-JOB_BODIES: dict[str, Callable[[JobContext, str, str, dict[str, Any]], None]] = {
+JOB_BODIES: dict[JobName, Callable[[JobContext, str, str, dict[str, Any]], None]] = {
     "daily": daily_loop,
     "retrain": retrain,
 }

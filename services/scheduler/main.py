@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
@@ -27,6 +27,7 @@ from dailyml.contracts import MAX_DB_INT
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
 from dailyml.settings import Settings, get_settings
+from dailyml.vocab import JobName, RunStatus
 from dailyml.web import (
     READINESS_RESPONSES,
     admin_guard,
@@ -176,9 +177,9 @@ def create_app(
     @app.get("/runs", response_model=RunPage, tags=["runs"])
     def list_runs(
         engine: EngineDep,
-        job: Literal["daily", "retrain"] | None = None,
+        job: JobName | None = None,
         dataset: DatasetName | None = None,
-        status: Literal["running", "succeeded", "failed", "skipped"] | None = None,
+        status: RunStatus | None = None,
         limit: int = Query(50, ge=1, le=500),
         offset: int = Query(0, ge=0, le=MAX_DB_INT),
     ) -> RunPage:

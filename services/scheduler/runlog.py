@@ -23,9 +23,7 @@ from sqlmodel import col, func, select
 
 from dailyml.db import as_utc, session_scope
 from dailyml.tables import Run
-
-JOBS = ("daily", "retrain")
-STATUSES = ("running", "succeeded", "failed", "skipped")
+from dailyml.vocab import JobName, RunOutcome, RunStatus, RunTrigger
 
 
 @dataclass(frozen=True)
@@ -34,10 +32,10 @@ class Claim:
 
     run: Run
     owned: bool
-    outcome: str  # started | retried | already_succeeded | in_progress | attempts_exhausted
+    outcome: RunOutcome
 
 
-def get_run(engine: Engine, job: str, dataset: str, scheduled_for: str) -> Run | None:
+def get_run(engine: Engine, job: JobName, dataset: str, scheduled_for: str) -> Run | None:
     """The run of a key, if any."""
     with session_scope(engine) as session:
         return session.exec(
@@ -45,7 +43,7 @@ def get_run(engine: Engine, job: str, dataset: str, scheduled_for: str) -> Run |
         ).first()
 
 
-def has_runs(engine: Engine, job: str, dataset: str) -> bool:
+def has_runs(engine: Engine, job: JobName, dataset: str) -> bool:
     """Whether ``job`` has ever run (or tried to) for ``dataset``."""
     with session_scope(engine) as session:
         return session.exec(select(Run.id).where(Run.job == job, Run.dataset == dataset).limit(1)).first() is not None
@@ -53,11 +51,11 @@ def has_runs(engine: Engine, job: str, dataset: str) -> bool:
 
 def claim(
     engine: Engine,
-    job: str,
+    job: JobName,
     dataset: str,
     scheduled_for: str,
     *,
-    trigger: str,
+    trigger: RunTrigger,
     now: datetime,
     stale_after: timedelta,
     max_attempts: int | None,
@@ -149,7 +147,9 @@ def save_counts(engine: Engine, run: Run, counts: dict[str, Any]) -> None:
         )
 
 
-def finish(engine: Engine, run: Run, *, status: str, counts: dict[str, Any], error: str | None, now: datetime) -> bool:
+def finish(
+    engine: Engine, run: Run, *, status: RunStatus, counts: dict[str, Any], error: str | None, now: datetime
+) -> bool:
     """Close a run this process owns; False when another process took it over meanwhile."""
     with engine.begin() as conn:
         done = conn.execute(
@@ -163,9 +163,9 @@ def finish(engine: Engine, run: Run, *, status: str, counts: dict[str, Any], err
 def list_runs(
     engine: Engine,
     *,
-    job: str | None = None,
+    job: JobName | None = None,
     dataset: str | None = None,
-    status: str | None = None,
+    status: RunStatus | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[Run]]:

@@ -23,6 +23,7 @@ from dailyml.errors import ConflictError, InvalidInputError
 from dailyml.observability import metrics
 from dailyml.observability.context import current_request_id, request_scope
 from dailyml.tables import Run
+from dailyml.vocab import JobName, RunStatus, RunTrigger
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings
 from services.scheduler.jobs import JOB_BODIES, Generator, JobContext, JobFailed, Stopped
@@ -72,7 +73,7 @@ class Runner:
                 log.warning("could not renew the heartbeat of %d run(s): %s", len(owned), exc)
 
     # -- keys ---------------------------------------------------------------------------------
-    def current_period(self, job: str, now: datetime | None = None) -> tuple[datetime, str] | None:
+    def current_period(self, job: JobName, now: datetime | None = None) -> tuple[datetime, str] | None:
         """(latest fire time, run key) of ``job`` at ``now``; None if it never fired in a year."""
         cron = self.crons[job]
         fire = cron.latest_fire(now or self.clock())
@@ -88,11 +89,11 @@ class Runner:
         return [dataset]
 
     # -- triggers -----------------------------------------------------------------------------
-    def run_scheduled(self, job: str) -> list[runlog.Claim]:
+    def run_scheduled(self, job: JobName) -> list[runlog.Claim]:
         """What a cron fire does: run the current period of ``job`` for every dataset."""
         return self.trigger(job, None, trigger="cron")
 
-    def trigger(self, job: str, dataset: str | None, *, trigger: str = "manual") -> list[runlog.Claim]:
+    def trigger(self, job: JobName, dataset: str | None, *, trigger: RunTrigger = "manual") -> list[runlog.Claim]:
         """Run ``job`` for the current period now, for one dataset or all, one after the other."""
         period = self.current_period(job)
         if period is None:
@@ -126,7 +127,7 @@ class Runner:
                     continue  # missed long ago: not caught up (the next fire will run)
                 if existing is not None and existing.status == "succeeded":
                     continue
-                trigger = "first" if first else "catchup" if existing is None else "retry"
+                trigger: RunTrigger = "first" if first else "catchup" if existing is None else "retry"
                 claims.append(self.execute(job, dataset, key, trigger=trigger, automatic=True))
         claims = self._take_over_dying(claims)
         done = [(c.run.job, c.run.dataset, c.run.scheduled_for, c.outcome, c.run.status) for c in claims]
@@ -162,12 +163,12 @@ class Runner:
         }
         return [again.get(id(c), c) for c in claims]
 
-    def _first_start(self, job: str, dataset: str) -> bool:
+    def _first_start(self, job: JobName, dataset: str) -> bool:
         """The daily loop has never run for ``dataset`` and the settings ask to run it at once."""
         return job == "daily" and self.settings.run_on_first_start and not runlog.has_runs(self.engine, job, dataset)
 
     # -- the one path -------------------------------------------------------------------------
-    def execute(self, job: str, dataset: str, key: str, *, trigger: str, automatic: bool) -> runlog.Claim:
+    def execute(self, job: JobName, dataset: str, key: str, *, trigger: RunTrigger, automatic: bool) -> runlog.Claim:
         """Claim (job, dataset, key) and run it if this caller won; record success or the error.
 
         The run's calls carry one request id: the triggering request's (``POST /runs``), or a
@@ -176,7 +177,7 @@ class Runner:
         with request_scope(current_request_id()):
             return self._execute(job, dataset, key, trigger=trigger, automatic=automatic)
 
-    def _execute(self, job: str, dataset: str, key: str, *, trigger: str, automatic: bool) -> runlog.Claim:
+    def _execute(self, job: JobName, dataset: str, key: str, *, trigger: RunTrigger, automatic: bool) -> runlog.Claim:
         fields = {"job": job, "dataset": dataset, "run_key": key, "trigger": trigger}
         claim = runlog.claim(
             self.engine,
@@ -204,7 +205,8 @@ class Runner:
             stopping=self.stopping,
             save=lambda c: runlog.save_counts(self.engine, run, c),
         )
-        status, error = "succeeded", None
+        status: RunStatus = "succeeded"
+        error: str | None = None
         with self._owned_lock:
             self._owned[run.id or 0] = run.attempts
         try:

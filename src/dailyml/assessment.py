@@ -28,9 +28,11 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from dailyml.datasets import DatasetSpec
-from dailyml.evaluation import GREATER_IS_BETTER, evaluate
+from dailyml.evaluation import evaluate
+from dailyml.metric_direction import GREATER_IS_BETTER, best, reaches
 from dailyml.pipelines import Candidate, candidates, references, servable
 from dailyml.training import deduplicate
+from dailyml.vocab import TrainProfile
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -183,21 +185,21 @@ def assess(
     """Cross-validate our candidates and the references under the protocol, measure their cost,
     and report with the champion's figures at the top level (see the module docstring)."""
     protocol = QUICK if quick else FULL
-    profile = "fast" if quick else "full"
+    profile: TrainProfile = "fast" if quick else "full"
     data = evaluation_rows(spec, frame)
     ours = [c for c in candidates(spec, profile) if not c.baseline and not c.lab]
     refs = [c for c in candidates(spec, profile) if c.baseline or c.lab] + references(spec, profile)
     entries: list[tuple[Candidate, str]] = [(c, "reference") for c in refs] + [(c, "candidate") for c in ours]
     folds = outer_folds(spec, data, protocol)
     results = _cross_validate(spec, data, entries, folds, protocol.seed, progress, cost_calls)
-    sign = 1 if spec.greater_is_better else -1
-    champion = max(ours, key=lambda c: sign * results[c.name][spec.primary_metric]).name
+    primary = spec.primary_metric
+    champion = best(ours, lambda c: results[c.name][primary], greater_is_better=spec.greater_is_better).name
     top = results[champion]
     targets = {
         metric: {
             "target": value,
             "value": top[metric],
-            "met": top[metric] >= value if GREATER_IS_BETTER[metric] else top[metric] <= value,
+            "met": reaches(top[metric], value, greater_is_better=GREATER_IS_BETTER[metric]),
         }
         for metric, value in TARGETS.get(spec.name, {}).items()
     }

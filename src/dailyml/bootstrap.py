@@ -15,6 +15,7 @@ from dailyml.registry import Registry
 from dailyml.settings import Settings
 from dailyml.tables import ModelVersion
 from dailyml.training import ProgressFn, assign_split, train
+from dailyml.vocab import SampleSource, TrainProfile
 
 
 @dataclass
@@ -38,8 +39,8 @@ def train_and_register(
     settings: Settings,
     *,
     progress: ProgressFn,
-    profile: str | None = None,
-    sources: tuple[str, ...] = ("reference",),
+    profile: TrainProfile | None = None,
+    sources: tuple[SampleSource, ...] = ("reference",),
     frame: pd.DataFrame | None = None,
 ) -> ModelVersion:
     """Train on the feature store (or on ``frame``, already read from it) and register the result

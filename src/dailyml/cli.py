@@ -131,6 +131,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dailyml.db import migrate
     from dailyml.registry import Registry
     from dailyml.settings import get_settings
+    from dailyml.vocab import SampleSource
 
     _apply_fast(args)
     settings = get_settings()
@@ -139,7 +140,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     registry = Registry.from_settings(engine, settings)
     spec = get_spec(args.dataset)
     ensure_reference(engine, spec, settings)
-    sources = ("reference", "synthetic") if args.include_synthetic else ("reference",)
+    sources: tuple[SampleSource, ...] = ("reference", "synthetic") if args.include_synthetic else ("reference",)
     with _progress() as factory:
         mv = train_and_register(engine, registry, spec, settings, progress=factory(spec.name), sources=sources)
     out.print(_report_table(spec.name, mv.metrics))

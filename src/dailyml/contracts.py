@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
+from dailyml.vocab import Bucket, JobStatus, SampleSource
 
 MAX_BATCH = 10_000
 # The largest integer a query or path parameter may carry: what both databases' INTEGER holds.
@@ -219,7 +220,7 @@ class HistoryItem(BaseModel):
     sample_id: uuid.UUID
     created_at: UTCDateTime
     event_time: UTCDateTime
-    source: str
+    source: SampleSource
     model_version: int
     features: dict[str, Any]
     predicted: str | int
@@ -252,7 +253,7 @@ class MetricsPoint(BaseModel):
 
 class MetricsSeries(BaseModel):
     dataset: str
-    bucket: str
+    bucket: Bucket
     points: list[MetricsPoint]
 
 
@@ -343,7 +344,7 @@ class JobOut(BaseModel):
     id: uuid.UUID
     kind: str
     dataset: str
-    status: str
+    status: JobStatus
     progress: float
     message: str
     params: dict[str, Any]

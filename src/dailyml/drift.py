@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from dailyml.datasets import DatasetSpec, Feature
 from dailyml.errors import InvalidInputError
 from dailyml.tables import Sample, feature_table, utcnow
+from dailyml.vocab import SampleSource
 
 PSI_THRESHOLD = 0.2
 MIN_SAMPLES = 100
@@ -76,7 +77,7 @@ class DriftReport(BaseModel):
     dataset: str
     window: str
     since: datetime | None = Field(description="Start of a time window (None for a count window).")
-    sources: list[str]
+    sources: list[SampleSource]
     n_reference: int
     n_window: int
     psi_threshold: float = PSI_THRESHOLD
@@ -266,7 +267,7 @@ def drift_report(
     spec: DatasetSpec,
     window: str,
     *,
-    sources: tuple[str, ...] = ("online", "synthetic"),
+    sources: tuple[SampleSource, ...] = ("online", "synthetic"),
     bins: int = DEFAULT_BINS,
     now: datetime | None = None,
 ) -> DriftReport:

@@ -20,23 +20,6 @@ from sklearn.metrics import (
 
 from dailyml.datasets import DatasetSpec
 
-# Whether a larger value of a metric is better; used to rank candidates and gate challengers.
-GREATER_IS_BETTER = {
-    "accuracy": True,
-    "macro_f1": True,
-    "exact_accuracy": True,
-    "within_one_accuracy": True,
-    "mse": False,
-    "mae": False,
-}
-
-
-def is_better(metric: str, candidate: float, reference: float, margin: float = 0.0) -> bool:
-    """True when ``candidate`` beats ``reference`` by more than ``margin`` on ``metric``."""
-    if GREATER_IS_BETTER[metric]:
-        return candidate > reference + margin
-    return candidate < reference - margin
-
 
 def grades(spec: DatasetSpec, scores: np.ndarray) -> np.ndarray:
     """Raw regression scores as the integer grades users see (rounded, clipped to the spec)."""

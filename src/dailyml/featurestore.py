@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -21,9 +21,7 @@ from dailyml.datasets import DatasetSpec, row_hash
 from dailyml.db import as_utc
 from dailyml.errors import ConflictError, NotFoundError
 from dailyml.tables import ModelVersion, Prediction, PredictionCount, Sample, feature_table, utcnow
-
-Bucket = Literal["minute", "hour", "day", "week"]
-BUCKETS: tuple[str, ...] = ("minute", "hour", "day", "week")
+from dailyml.vocab import Bucket, SampleSource
 
 samples_t: sa.Table = Sample.__table__  # type: ignore[attr-defined]
 predictions_t: sa.Table = Prediction.__table__  # type: ignore[attr-defined]
@@ -67,7 +65,9 @@ class PredictionRecord:
     prediction: NewPrediction
 
 
-def insert_samples(conn: Connection, spec: DatasetSpec, rows: Sequence[NewSample], source: str) -> list[uuid.UUID]:
+def insert_samples(
+    conn: Connection, spec: DatasetSpec, rows: Sequence[NewSample], source: SampleSource
+) -> list[uuid.UUID]:
     """Insert samples and their typed features in the caller's transaction; returns their ids."""
     if not rows:
         return []
@@ -207,7 +207,7 @@ def count_labelled(
     )
 
 
-def count_samples(engine: Engine, spec: DatasetSpec, source: str | None = None) -> int:
+def count_samples(engine: Engine, spec: DatasetSpec, source: SampleSource | None = None) -> int:
     """How many samples of ``spec`` (from ``source``) the store holds."""
     query = sa.select(sa.func.count()).select_from(samples_t).where(samples_t.c.dataset == spec.name)
     if source:
@@ -240,7 +240,7 @@ def _features_select(spec: DatasetSpec) -> tuple[sa.Table, list[sa.ColumnElement
     return ft, [ft.c[f] for f in spec.feature_names]
 
 
-def training_frame(engine: Engine, spec: DatasetSpec, sources: Iterable[str] = ("reference",)) -> pd.DataFrame:
+def training_frame(engine: Engine, spec: DatasetSpec, sources: Iterable[SampleSource] = ("reference",)) -> pd.DataFrame:
     """Labelled samples as a frame (features, ``label``, ``split``, ``source``), in insertion order.
 
     Non-reference rows are always training rows: the hold-out test set stays the real rows
@@ -277,7 +277,7 @@ def pending_samples(engine: Engine, spec: DatasetSpec, limit: int) -> list[dict[
 
 
 def history(
-    engine: Engine, spec: DatasetSpec, *, limit: int, offset: int, source: str | None = None
+    engine: Engine, spec: DatasetSpec, *, limit: int, offset: int, source: SampleSource | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """A page of predictions, newest first, each with its sample's features and true label."""
     ft, cols = _features_select(spec)
@@ -363,7 +363,9 @@ def set_actual(engine: Engine, spec: DatasetSpec, prediction_id: uuid.UUID, labe
     return {"prediction_id": prediction_id, "sample_id": row.id, "actual": spec.label_to_api(label)}
 
 
-def _labelled_predictions(spec: DatasetSpec, model_version: int | None, source: str | None) -> tuple[Any, list[Any]]:
+def _labelled_predictions(
+    spec: DatasetSpec, model_version: int | None, source: SampleSource | None
+) -> tuple[Any, list[Any]]:
     # Reads the partial index of labelled predictions; joins only what a filter needs.
     joined: Any = predictions_t
     where: list[Any] = [predictions_t.c.dataset == spec.name, predictions_t.c.actual_label.is_not(None)]
@@ -376,7 +378,7 @@ def _labelled_predictions(spec: DatasetSpec, model_version: int | None, source: 
     return joined, where
 
 
-def _counted(spec: DatasetSpec, model_version: int | None, source: str | None) -> tuple[Any, list[Any]]:
+def _counted(spec: DatasetSpec, model_version: int | None, source: SampleSource | None) -> tuple[Any, list[Any]]:
     # The pre-aggregated counts, filtered as _labelled_predictions filters the rows behind them.
     joined: Any = counts_t
     where: list[Any] = [counts_t.c.dataset == spec.name]
@@ -389,7 +391,7 @@ def _counted(spec: DatasetSpec, model_version: int | None, source: str | None) -
 
 
 def confusion_matrix(
-    engine: Engine, spec: DatasetSpec, *, model_version: int | None = None, source: str | None = None
+    engine: Engine, spec: DatasetSpec, *, model_version: int | None = None, source: SampleSource | None = None
 ) -> dict[str, Any]:
     """Counts of (actual, predicted) over labelled predictions, every label of the spec present.
 
@@ -416,7 +418,7 @@ def confusion_matrix(
     }
 
 
-def _bucket_expr(dialect: str, column: Any, bucket: str) -> Any:
+def _bucket_expr(dialect: str, column: Any, bucket: Bucket) -> Any:
     if dialect == "sqlite":
         fmt = {"minute": "%Y-%m-%dT%H:%M:00", "hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%d"}
         if bucket == "week":  # the Monday starting the week
@@ -431,9 +433,9 @@ def metrics_over_time(
     engine: Engine,
     spec: DatasetSpec,
     *,
-    bucket: str = "day",
+    bucket: Bucket = "day",
     model_version: int | None = None,
-    source: str | None = None,
+    source: SampleSource | None = None,
     limit: int = 366,
 ) -> list[dict[str, Any]]:
     """Per time bucket of prediction time: n, accuracy (exact label), and for regression MAE and
@@ -466,7 +468,12 @@ def metrics_over_time(
 
 
 def _metrics_from_counts(
-    engine: Engine, spec: DatasetSpec, bucket: str, model_version: int | None, source: str | None, limit: int
+    engine: Engine,
+    spec: DatasetSpec,
+    bucket: Bucket,
+    model_version: int | None,
+    source: SampleSource | None,
+    limit: int,
 ) -> list[dict[str, Any]]:
     joined, where = _counted(spec, model_version, source)
     c = counts_t.c
@@ -533,7 +540,7 @@ def reference_stats(engine: Engine, spec: DatasetSpec) -> dict[str, dict[str, An
     return stats
 
 
-def random_sample(engine: Engine, spec: DatasetSpec, source: str) -> dict[str, Any] | None:
+def random_sample(engine: Engine, spec: DatasetSpec, source: SampleSource) -> dict[str, Any] | None:
     """One random stored sample of ``source``: its id, features and label.
 
     The first sample at or after a random UUID (wrapping round), through the (dataset, source,

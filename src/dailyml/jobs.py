@@ -32,6 +32,7 @@ from dailyml.db import session_scope
 from dailyml.errors import NotFoundError
 from dailyml.observability import metrics
 from dailyml.tables import Job, utcnow
+from dailyml.vocab import JobStatus
 
 log = logging.getLogger("dailyml.jobs")
 
@@ -155,7 +156,7 @@ class JobRunner:
         self._count(kind, dataset, "succeeded", started)
 
     @staticmethod
-    def _count(kind: str, dataset: str, status: str, started: float) -> None:
+    def _count(kind: str, dataset: str, status: JobStatus, started: float) -> None:
         metrics.JOBS.labels(kind, dataset, status).inc()
         metrics.JOB_DURATION.labels(kind, dataset).observe(time.monotonic() - started)
         log.info("%s job %s", kind, status, extra={"kind": kind, "dataset": dataset, "status": status})

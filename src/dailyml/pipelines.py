@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from dailyml.datasets import DatasetSpec
+from dailyml.vocab import TrainProfile
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def build_pipeline(spec: DatasetSpec, estimator: Any, *, scale: bool = False) ->
     return Pipeline([("prep", _preprocessor(spec, scale)), ("model", estimator)])
 
 
-def candidates(spec: DatasetSpec, profile: str = "full") -> list[Candidate]:
+def candidates(spec: DatasetSpec, profile: TrainProfile = "full") -> list[Candidate]:
     """The models tried for ``spec``. ``fast`` keeps the same families with smaller settings."""
     fast = profile == "fast"
     if spec.task == "classification":
@@ -145,7 +146,7 @@ def _student(iters: int, depth: int, seed: int, learning_rate: float = 0.1) -> A
     )
 
 
-def references(spec: DatasetSpec, profile: str = "full") -> list[Candidate]:
+def references(spec: DatasetSpec, profile: TrainProfile = "full") -> list[Candidate]:
     """Models ``dailyml evaluate`` measures next to ours and never serves: the issue's honest
     references beyond the baseline and the lab's model (too costly to serve, or simply worse)."""
     fast = profile == "fast"

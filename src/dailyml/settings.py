@@ -10,8 +10,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dailyml.tokens import blank_to_none, check_token
+from dailyml.vocab import TrainProfile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+LogMode = Literal["async", "sync"]
+WhenFull = Literal["refuse", "drop_oldest"]
 
 
 def comma_separated(value: Any) -> Any:
@@ -71,7 +75,7 @@ class Settings(BaseSettings):
         "(so replicas on different machines share models without a shared disk).",
     )
     data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Reference CSVs with checksums.")
-    train_profile: Literal["full", "fast"] = Field(
+    train_profile: TrainProfile = Field(
         default="full", description="fast: fewer candidates, folds and trees (tests, first start)."
     )
     seed: int = 42
@@ -95,12 +99,12 @@ class Settings(BaseSettings):
         description="Predictions held in memory while they cannot be written (database away); see "
         "DAILYML_LOG_WHEN_FULL. About 1.1 KB each (measured).",
     )
-    log_mode: Literal["async", "sync"] = Field(
+    log_mode: LogMode = Field(
         default="async",
         description="async: answer, then write (fast; a kill -9 loses the last flush interval). sync: answer "
         "once written (no loss; a write in every prediction's latency; 503 while the database is away).",
     )
-    log_when_full: Literal["refuse", "drop_oldest"] = Field(
+    log_when_full: WhenFull = Field(
         default="refuse",
         description="The prediction log is full: refuse new predictions (503, Retry-After; every 200 is "
         "stored) or drop the oldest unwritten ones (counted in /metrics and /readyz).",

@@ -20,8 +20,7 @@ from sqlmodel import JSON, Column, Field, SQLModel
 
 from dailyml import clock
 from dailyml.datasets import SPECS, DatasetSpec
-
-SOURCES = ("reference", "synthetic", "online")
+from dailyml.vocab import JobName, JobStatus, RunStatus, RunTrigger, SampleSource
 
 
 def utcnow() -> datetime:
@@ -47,7 +46,7 @@ class Sample(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     dataset: str = Field(max_length=32)
     label: str | None = Field(default=None, max_length=32)
-    source: str = Field(max_length=16)  # reference | synthetic | online
+    source: SampleSource = Field(sa_type=sa.String(16))
     split: str | None = Field(default=None, max_length=8)  # train | test for reference rows
     content_hash: str = Field(max_length=64)  # sha256 of the features: dedup and copy checks
     producer_version_id: int | None = Field(default=None, foreign_key="model_versions.id")
@@ -180,7 +179,7 @@ class Job(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: str = Field(max_length=32)
     dataset: str = Field(max_length=32)
-    status: str = Field(default="queued", max_length=16)  # queued | running | succeeded | failed
+    status: JobStatus = Field(default="queued", sa_type=sa.String(16))
     progress: float = 0.0
     message: str = Field(default="", max_length=512)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -217,12 +216,12 @@ class Run(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    job: str = Field(max_length=32)
+    job: JobName = Field(sa_type=sa.String(32))
     dataset: str = Field(max_length=32)
     scheduled_for: str = Field(max_length=32)  # the scheduled date (or minute, in fast mode), ISO
-    status: str = Field(default="running", max_length=16)  # running | succeeded | failed
+    status: RunStatus = Field(default="running", sa_type=sa.String(16))
     attempts: int = 1
-    trigger: str = Field(default="cron", max_length=16)  # cron | manual | catchup | retry | first
+    trigger: RunTrigger = Field(default="cron", sa_type=sa.String(16))
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = Field(default=None, sa_type=sa.Text)
     started_at: datetime = _ts()

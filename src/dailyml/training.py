@@ -21,7 +21,9 @@ from threadpoolctl import threadpool_limits
 
 from dailyml.datasets import DatasetSpec, frame_hash, row_hash
 from dailyml.evaluation import evaluate
+from dailyml.metric_direction import best
 from dailyml.pipelines import Candidate, candidates, servable
+from dailyml.vocab import TrainProfile
 
 ProgressFn = Callable[[int, int, str], None]
 TEST_SIZE = 0.2
@@ -91,7 +93,7 @@ def holdout_frame(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return test.sort_values([*spec.feature_names, "label"], kind="mergesort").reset_index(drop=True)
 
 
-def _cv_scheme(profile: str) -> tuple[int, int]:
+def _cv_scheme(profile: TrainProfile) -> tuple[int, int]:
     return (3, 1) if profile == "fast" else (5, 3)
 
 
@@ -101,7 +103,7 @@ def cross_validate(
     train: pd.DataFrame,
     *,
     seed: int,
-    profile: str,
+    profile: TrainProfile,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     """Repeated stratified k-fold CV of one candidate: mean and std of every scalar metric."""
@@ -130,7 +132,7 @@ def train(
     frame: pd.DataFrame,
     *,
     seed: int = 42,
-    profile: str = "full",
+    profile: TrainProfile = "full",
     progress: ProgressFn = _no_progress,
 ) -> TrainingResult:
     """Select, fit and report a model for ``spec`` from ``frame`` (features, ``label``, ``split``).
@@ -165,8 +167,7 @@ def train(
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         cv = {c.name: cross_validate(spec, c, train_rows, seed=seed, profile=profile, progress=step) for c in tried}
     eligible = [c for c in tried if not c.baseline]
-    sign = 1 if spec.greater_is_better else -1
-    chosen = max(eligible, key=lambda c: sign * cv[c.name][spec.primary_metric])
+    chosen = best(eligible, lambda c: cv[c.name][spec.primary_metric], greater_is_better=spec.greater_is_better)
 
     X, y = train_rows[spec.feature_names], train_rows["label"]
     target = y if spec.task == "classification" else y.astype(int)

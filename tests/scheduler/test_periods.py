@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from dailyml.evaluation import GREATER_IS_BETTER, is_better
+from dailyml.vocab import JOB_NAMES
 from services.scheduler.config import FAST_DAILY_CRON, SchedulerSettings, parse_cron
-from services.scheduler.jobs import gate
+from services.scheduler.jobs import JOB_BODIES, gate
 from services.scheduler.periods import Cron
 
 
@@ -65,31 +65,44 @@ def test_datasets_are_read_comma_separated_from_the_environment(monkeypatch: pyt
     assert cfg.effective_daily_cron == FAST_DAILY_CRON
 
 
-def _result(metric: str, challenger: float, champion: float | None) -> dict[str, object]:
+def _result(metric: str, greater: bool, challenger: float, champion: float | None) -> dict[str, object]:
     return {
         "version": 2,
         "primary_metric": metric,
-        "greater_is_better": GREATER_IS_BETTER[metric],
+        "greater_is_better": greater,
         "challenger": {metric: challenger},
         "champion": None if champion is None else {"version": 1, "metrics": {metric: champion}},
     }
 
 
-@pytest.mark.parametrize("metric", sorted(GREATER_IS_BETTER))
 @pytest.mark.parametrize(
-    ("challenger", "champion", "margin"),
-    [(0.9, 0.8, 0.05), (0.9, 0.8, 0.2), (0.8, 0.9, 0.0), (0.5, 0.5, 0.0), (0.5, 0.5, -0.01), (0.4, 0.6, -1.0)],
+    ("metric", "greater", "challenger", "champion", "margin", "promote"),
+    [
+        ("accuracy", True, 0.9, 0.8, 0.05, True),
+        ("accuracy", True, 0.9, 0.8, 0.2, False),
+        ("accuracy", True, 0.5, 0.5, 0.0, False),
+        ("mse", False, 0.4, 0.5, 0.05, True),
+        ("mse", False, 0.5, 0.4, 0.0, False),
+        ("mse", False, 0.45, 0.5, 0.1, False),
+    ],
 )
-def test_gate_agrees_with_the_core_promotion_rule(
-    metric: str, challenger: float, champion: float, margin: float
+def test_gate_promotes_a_challenger_that_beats_the_champion_by_the_margin_in_the_metric_s_direction(
+    metric: str, greater: bool, challenger: float, champion: float, margin: float, promote: bool
 ) -> None:
-    decision = gate(_result(metric, challenger, champion), margin)
-    assert decision.promote == is_better(metric, challenger, champion, margin)
+    decision = gate(_result(metric, greater, challenger, champion), margin)
+    assert decision.promote is promote
     assert (decision.challenger_score, decision.champion_score) == (challenger, champion)
+    assert ("higher is better" if greater else "lower is better") in decision.reason
+
+
+def test_every_job_name_has_a_body_and_a_cron() -> None:
+    assert tuple(JOB_BODIES) == JOB_NAMES
+    settings = SchedulerSettings()
+    assert [settings.cron(job) for job in JOB_NAMES] == [settings.daily_cron, settings.retrain_cron]
 
 
 def test_gate_promotes_when_there_is_no_champion() -> None:
-    assert gate(_result("accuracy", 0.1, None), 0.5).promote
+    assert gate(_result("accuracy", True, 0.1, None), 0.5).promote
 
 
 def test_misfire_grace_under_one_second_is_refused() -> None:

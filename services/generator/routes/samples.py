@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Query
 
@@ -11,10 +11,9 @@ from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.observability.metrics import SAMPLES_GENERATED
 from dailyml.synth import generation
 from dailyml.synth.contracts import Distributions, GenerateIn, GenerateOut, SamplesPage
+from dailyml.vocab import SampleSource
 from dailyml.web import error_responses
 from services.generator.deps import AdminDep, EngineDep, SynthesizersDep
-
-Source = Literal["reference", "synthetic", "online"]
 
 
 def router_for(spec: DatasetSpec) -> APIRouter:
@@ -35,7 +34,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
 
     def samples(
         engine: EngineDep,
-        source: Source | None = None,
+        source: SampleSource | None = None,
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_DB_INT),
     ) -> Any:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.drift import DEFAULT_BINS, WINDOW_HELP, WINDOW_PATTERN, DriftReport, drift_report
+from dailyml.vocab import SampleSource
 from services.predictor.deps import EngineDep
 
 
@@ -23,7 +24,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         ),
         bins: int = Query(DEFAULT_BINS, ge=2, le=20, description="Quantile bins of numeric features (at most)."),
     ) -> DriftReport:
-        sources = (source,) if source else ("online", "synthetic")
+        sources: tuple[SampleSource, ...] = (source,) if source else ("online", "synthetic")
         return drift_report(engine, spec, window, sources=sources, bins=bins)
 
     router.add_api_route(

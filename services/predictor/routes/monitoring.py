@@ -1,7 +1,7 @@
 """History, true labels, confusion matrices and metrics over time, per dataset."""
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Query
 
@@ -18,10 +18,9 @@ from dailyml.contracts import (
 )
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.errors import InvalidInputError, NotFoundError
+from dailyml.vocab import Bucket, SampleSource
 from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, LogDep
-
-Source = Literal["reference", "synthetic", "online"]
 
 
 def _history_item(spec: DatasetSpec, row: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +41,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         engine: EngineDep,
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_DB_INT),
-        source: Source | None = None,
+        source: SampleSource | None = None,
     ) -> HistoryPage:
         total, rows = fs.history(engine, spec, limit=limit, offset=offset, source=source)
         return HistoryPage(total=total, limit=limit, offset=offset, items=[_history_item(spec, r) for r in rows])  # type: ignore[misc]
@@ -68,15 +67,17 @@ def router_for(spec: DatasetSpec) -> APIRouter:
             return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
 
     def confusion_matrix(
-        engine: EngineDep, model_version: int | None = Query(None, ge=1, le=MAX_DB_INT), source: Source | None = None
+        engine: EngineDep,
+        model_version: int | None = Query(None, ge=1, le=MAX_DB_INT),
+        source: SampleSource | None = None,
     ) -> ConfusionMatrix:
         return ConfusionMatrix(**fs.confusion_matrix(engine, spec, model_version=model_version, source=source))
 
     def metrics(
         engine: EngineDep,
-        bucket: Literal["minute", "hour", "day", "week"] = "day",
+        bucket: Bucket = "day",
         model_version: int | None = Query(None, ge=1, le=MAX_DB_INT),
-        source: Source | None = None,
+        source: SampleSource | None = None,
         limit: int = Query(366, ge=1, le=5000),
     ) -> MetricsSeries:
         points = fs.metrics_over_time(
@@ -87,7 +88,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
     def describe(engine: EngineDep) -> SpecOut:
         return spec_out(spec, fs.reference_stats(engine, spec))
 
-    def random_sample(engine: EngineDep, source: Source = "reference") -> dict[str, Any]:
+    def random_sample(engine: EngineDep, source: SampleSource = "reference") -> dict[str, Any]:
         row = fs.random_sample(engine, spec, source)
         if row is None:
             raise NotFoundError(f"the feature store has no {source} {spec.name} samples")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -16,6 +16,7 @@ from dailyml.evaluation import evaluate
 from dailyml.featurestore import training_frame
 from dailyml.jobs import Progress, get_job, list_jobs
 from dailyml.training import holdout_frame
+from dailyml.vocab import SampleSource, TrainProfile
 from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, JobsDep, RegistryDep, SettingsDep
 
@@ -25,11 +26,11 @@ router = APIRouter(tags=["jobs"])
 class TrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     include_synthetic: bool = True
-    profile: Literal["fast", "full"] | None = None
+    profile: TrainProfile | None = None
 
 
 def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry: Any, settings: Any) -> Any:
-    sources = ("reference", "synthetic") if request.include_synthetic else ("reference",)
+    sources: tuple[SampleSource, ...] = ("reference", "synthetic") if request.include_synthetic else ("reference",)
 
     def body(progress: Progress) -> dict[str, Any]:
         champion = registry.aliased(spec.name)

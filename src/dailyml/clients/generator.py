@@ -7,6 +7,7 @@ from typing import Any
 from dailyml.clients.base import ServiceClient
 from dailyml.contracts import JobOut
 from dailyml.synth.contracts import Distributions, JobAccepted, SynthesizerList
+from dailyml.vocab import SampleSource
 
 
 class GeneratorClient(ServiceClient):
@@ -15,7 +16,9 @@ class GeneratorClient(ServiceClient):
         body = {"n": n, "idempotency_key": idempotency_key}
         return self.post(f"/{dataset}/generate", json=body)  # type: ignore[no-any-return]
 
-    def samples(self, dataset: str, source: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    def samples(
+        self, dataset: str, source: SampleSource | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
         """A page of stored samples, newest first: ``{"total", "limit", "offset", "items"}``."""
         return self.get(f"/{dataset}/samples", source=source, limit=limit, offset=offset)  # type: ignore[no-any-return]
 

@@ -16,6 +16,7 @@ from dailyml.contracts import (
     SpecOut,
 )
 from dailyml.drift import DriftReport
+from dailyml.vocab import Bucket, SampleSource, TrainProfile
 
 
 class PredictorClient(ServiceClient):
@@ -31,7 +32,9 @@ class PredictorClient(ServiceClient):
         """Predict stored samples that have none yet (admin)."""
         return PendingResult(**self.post(f"/{dataset}/predict/pending", limit=limit))
 
-    def history(self, dataset: str, *, limit: int = 50, offset: int = 0, source: str | None = None) -> HistoryPage:
+    def history(
+        self, dataset: str, *, limit: int = 50, offset: int = 0, source: SampleSource | None = None
+    ) -> HistoryPage:
         """A page of logged predictions, newest first, optionally of one sample source."""
         return HistoryPage(**self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
 
@@ -42,7 +45,7 @@ class PredictorClient(ServiceClient):
         )
 
     def confusion_matrix(
-        self, dataset: str, *, model_version: int | None = None, source: str | None = None
+        self, dataset: str, *, model_version: int | None = None, source: SampleSource | None = None
     ) -> ConfusionMatrix:
         """Counts of predicted against true labels, for one model version and source if given."""
         return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version, source=source))
@@ -51,9 +54,9 @@ class PredictorClient(ServiceClient):
         self,
         dataset: str,
         *,
-        bucket: str = "day",
+        bucket: Bucket = "day",
         model_version: int | None = None,
-        source: str | None = None,
+        source: SampleSource | None = None,
         limit: int | None = None,
     ) -> MetricsSeries:
         """Per-bucket accuracy (and MAE for regression); the newest ``limit`` buckets, oldest first."""
@@ -65,7 +68,7 @@ class PredictorClient(ServiceClient):
         """The dataset's task, target, labels and features, as the predictor describes them."""
         return SpecOut(**self.get(f"/{dataset}/spec"))
 
-    def random_sample(self, dataset: str, source: str = "reference") -> dict[str, Any]:
+    def random_sample(self, dataset: str, source: SampleSource = "reference") -> dict[str, Any]:
         """A random stored sample of ``source`` (reference rows by default)."""
         return self.get(f"/{dataset}/samples/random", source=source)  # type: ignore[no-any-return]
 
@@ -81,7 +84,7 @@ class PredictorClient(ServiceClient):
         """Give the champion alias back to the previous champion (admin); that version."""
         return ModelVersionOut(**self.post(f"/{dataset}/models/rollback"))
 
-    def train(self, dataset: str, *, include_synthetic: bool = True, profile: str | None = None) -> str:
+    def train(self, dataset: str, *, include_synthetic: bool = True, profile: TrainProfile | None = None) -> str:
         """Start training a challenger (admin); returns the job id."""
         body = {"include_synthetic": include_synthetic, "profile": profile}
         return str(self.post(f"/{dataset}/models/train", json=body)["job_id"])
@@ -90,6 +93,6 @@ class PredictorClient(ServiceClient):
         """The state, progress and result of the background job ``job_id``."""
         return JobOut(**self.get(f"/jobs/{job_id}"))
 
-    def drift(self, dataset: str, window: str = "24h", source: str | None = None) -> DriftReport:
+    def drift(self, dataset: str, window: str = "24h", source: SampleSource | None = None) -> DriftReport:
         """Per feature, PSI and a chi-square test of the recent inputs against the reference rows."""
         return DriftReport(**self.get(f"/{dataset}/drift", window=window, source=source))

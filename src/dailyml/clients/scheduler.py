@@ -9,30 +9,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from dailyml.clients.base import ServiceClient
 from dailyml.contracts import UTCDateTime
 from dailyml.datasets import DATASET_NAMES
+from dailyml.vocab import JobName, RunOutcome, RunStatus, RunTrigger
 
-JobName = Literal["daily", "retrain"]
 DatasetName = Literal[DATASET_NAMES]  # type: ignore[valid-type]
-RunStatus = Literal["running", "succeeded", "failed", "skipped"]
 
 
 class RunOut(BaseModel):
     """One run of a scheduled job for one dataset and scheduled date (or minute, in fast mode)."""
 
     id: int
-    job: str
+    job: JobName
     dataset: str
     scheduled_for: str
-    status: str
+    status: RunStatus
     attempts: int
-    trigger: str
+    trigger: RunTrigger
     counts: dict[str, Any]
     error: str | None
     started_at: UTCDateTime
     finished_at: UTCDateTime | None
-    outcome: str | None = Field(
-        default=None,
-        description="Only in POST /runs answers: started | retried | already_succeeded | in_progress "
-        "| attempts_exhausted (what the trigger did with this run).",
+    outcome: RunOutcome | None = Field(
+        default=None, description="Only in POST /runs answers: what the trigger did with this run."
     )
 
 
@@ -51,7 +48,7 @@ class TriggerRequest(BaseModel):
 
 
 class ScheduledJobOut(BaseModel):
-    job: str
+    job: JobName
     cron: str
     timezone: str
     next_run_time: UTCDateTime | None
@@ -72,18 +69,18 @@ class SchedulerClient(ServiceClient):
     def runs(
         self,
         *,
-        job: str | None = None,
+        job: JobName | None = None,
         dataset: str | None = None,
-        status: str | None = None,
+        status: RunStatus | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> RunPage:
         """The run log, newest first, filtered."""
         return RunPage(**self.get("/runs", job=job, dataset=dataset, status=status, limit=limit, offset=offset))
 
-    def trigger(self, job: str, dataset: str | None = None, *, timeout: float | None = None) -> RunPage:
+    def trigger(self, job: JobName, dataset: str | None = None, *, timeout: float | None = None) -> RunPage:
         """Run ``job`` now (admin) and wait for it; retraining can take minutes, hence no timeout by default."""
-        body = TriggerRequest(job=job, dataset=dataset).model_dump()  # type: ignore[arg-type]
+        body = TriggerRequest(job=job, dataset=dataset).model_dump()
         return RunPage(**self.request("POST", "/runs", json=body, timeout=timeout))
 
     def schedule(self) -> ScheduleOut:

@@ -28,6 +28,7 @@ ALGORITHMS: dict[str, tuple[str, str, str | None]] = {
 # The contract's name for the per-variety GaussianCopula (it groups per variety on iris).
 ALIASES = {"per_variety_gaussian_copula": "grouped_gaussian_copula"}
 EPOCH_ALGORITHMS = ("ctgan", "tvae")
+DEFAULT_EPOCHS = 300  # their training epochs when a fit does not say
 ARTIFACT_FORMAT = "cloudpickle"
 
 

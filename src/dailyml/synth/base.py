@@ -63,17 +63,8 @@ def round_to(values: np.ndarray, decimals: int) -> np.ndarray:
     return np.array([float(f"{v:.{decimals}f}") if math.isfinite(v) else v for v in rounded])
 
 
-def row_key(spec: DatasetSpec, row: dict[str, Any] | pd.Series) -> str:
-    """A canonical text key of a row's features (10 significant digits): equal rows, equal keys."""
-    parts = []
-    for f in spec.features:
-        value = row[f.name]
-        parts.append(str(value) if f.is_categorical else f"{float(value):.10g}")
-    return "|".join(parts)
-
-
 def frame_keys(spec: DatasetSpec, frame: pd.DataFrame) -> pd.Series:
-    """``row_key`` of every row of ``frame``, vectorised per column."""
+    """A canonical text key of each row's features (10 significant digits): equal rows, equal keys."""
     columns = []
     for f in spec.features:
         col = frame[f.name]
@@ -108,7 +99,6 @@ class Synthesizer(ABC):
 
     algorithm: ClassVar[str]
     description: ClassVar[str] = ""
-    uses_sdv: ClassVar[bool] = False
 
     def __init__(self, dataset: str, *, seed: int = 42, **params: Any) -> None:
         self.dataset = dataset  # the name, not the spec: the artifact must not pickle loaders

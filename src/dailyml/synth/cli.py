@@ -25,7 +25,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from dailyml.registry import Registry
     from dailyml.settings import get_settings
     from dailyml.synth.contracts import MAX_GENERATE
-    from dailyml.synth.fitting import DEFAULT, FAST, KIND, fast_candidates, fit_candidates, load
+    from dailyml.synth.fitting import DEFAULT, KIND, SCORING, fast_candidates, fit_candidates, load
     from dailyml.synth.generation import LoadedSynthesizer, generate
 
     console, out = Console(stderr=True), Console()
@@ -52,7 +52,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 spec,
                 algorithms,
                 seed=settings.seed,
-                settings=FAST,
+                settings=SCORING,
                 progress=lambda f, m: bar.update(task, completed=f, description=m),
             )
         for r in result["fitted"]:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dailyml.contracts import UTCDateTime, whole_number
+from dailyml.synth import DEFAULT_EPOCHS
+from dailyml.vocab import JobStatus
 
 MAX_GENERATE = 10_000
 Promote = Literal["auto", "always", "never"]
@@ -67,14 +69,16 @@ class FitIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     algorithm: str = Field(description="empirical_copula, gaussian_copula, ctgan, tvae, grouped_gaussian_copula, ...")
-    epochs: int | None = Field(None, ge=1, le=5000, description="CTGAN/TVAE training epochs (default 300)")
+    epochs: int | None = Field(
+        None, ge=1, le=5000, description=f"CTGAN/TVAE training epochs (default {DEFAULT_EPOCHS})"
+    )
     promote: Promote = Field("auto", description="auto: become default only with better measured fidelity")
     _whole = field_validator("epochs", mode="before")(whole_number)
 
 
 class JobAccepted(BaseModel):
     job_id: uuid.UUID
-    status: str
+    status: JobStatus
 
 
 class Histogram(BaseModel):

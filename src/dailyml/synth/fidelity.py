@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dailyml.datasets import DatasetSpec
+from dailyml.metric_direction import GREATER_IS_BETTER
 from dailyml.synth.base import Synthesizer
 
 # The label distribution counts as faithful when every real label's synthetic share is within
@@ -89,12 +90,13 @@ def tstr(
 ) -> dict[str, Any]:
     """Train-on-synthetic/test-on-real versus train-on-real, on the same real test rows."""
     metric = "mse" if spec.task == "regression" else "accuracy"
+    greater = GREATER_IS_BETTER[metric]
     synthetic = synthetic.iloc[: len(real_train)]
     on_real = _score(spec, _fit_model(spec, real_train, seed, trees), real_test)
     on_synthetic = _score(spec, _fit_model(spec, synthetic, seed, trees), real_test)
     return {
         "metric": metric,
-        "greater_is_better": metric != "mse",
+        "greater_is_better": greater,
         "model": "random_forest_regressor" if spec.task == "regression" else "logistic_regression",
         "train_rows": len(real_train),
         "test_rows": len(real_test),
@@ -102,7 +104,7 @@ def tstr(
         "train_on_synthetic": on_synthetic,
         "synthetic_single_label": _single_label(spec, synthetic),
         # >1 means the synthetic-trained model is worse (MSE up, accuracy down).
-        "ratio": (on_synthetic / on_real if metric == "mse" else on_real / on_synthetic)
+        "ratio": (on_real / on_synthetic if greater else on_synthetic / on_real)
         if min(on_real, on_synthetic) > 0
         else None,
     }
@@ -220,9 +222,9 @@ def fidelity_report(
     synthesizer: Synthesizer,
     reference: pd.DataFrame,
     *,
-    rows: int = 6000,
+    rows: int,
     seed: int = 42,
-    trees: int = 100,
+    trees: int,
     fit_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Score ``synthesizer`` on held-out rows it never saw.
@@ -283,7 +285,7 @@ def usefulness(report: dict[str, Any]) -> float:
     real, syn = t.get("train_on_real"), t.get("train_on_synthetic")
     if not real or not syn:
         return 0.0
-    return float(min(1.0, real / syn if t.get("metric") == "mse" else syn / real))
+    return float(min(1.0, syn / real if GREATER_IS_BETTER[t["metric"]] else real / syn))
 
 
 def selection_score(report: dict[str, Any]) -> float:

@@ -31,17 +31,15 @@ FIT_JOB = "fit_synthesizer"
 
 @dataclass(frozen=True)
 class FitSettings:
-    """How thoroughly to score. ``FULL`` for requested fits; ``FAST`` for the first start (the same
-    rows and forest: candidates are compared on equal terms)."""
+    """How thoroughly a fitted synthesizer is scored: sampled rows, and the forest size of the
+    train-on-synthetic check. The defaults are the generator's (``DAILYML_GENERATOR_*``)."""
 
     report_rows: int = 6000
     trees: int = 100
-    epochs: int | None = None  # CTGAN/TVAE; None = 300
 
 
-FULL = FitSettings()
-# The first start scores exactly as a requested fit does, so their reports compare like for like.
-FAST = FitSettings()
+# Requested fits and the first start score alike, so their reports compare like for like.
+SCORING = FitSettings()
 
 
 def fast_candidates(spec: DatasetSpec) -> list[str]:
@@ -87,7 +85,7 @@ def fit_and_register(
     algorithm: str,
     *,
     seed: int,
-    settings: FitSettings = FULL,
+    settings: FitSettings = SCORING,
     epochs: int | None = None,
     promote: str = "auto",
     progress: FitProgress,
@@ -97,7 +95,6 @@ def fit_and_register(
 
     algorithm = canonical(algorithm)
     reference = reference_rows(engine, spec)
-    epochs = epochs or settings.epochs
 
     def fitting(fraction: float, message: str) -> None:
         progress(0.8 * fraction, message)
@@ -165,7 +162,7 @@ def fit_candidates(
     algorithms: list[str],
     *,
     seed: int,
-    settings: FitSettings = FAST,
+    settings: FitSettings = SCORING,
     progress: FitProgress,
 ) -> dict[str, Any]:
     """Fit each algorithm in turn; the best measured becomes default (``promote='auto'``)."""

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dailyml.datasets import DatasetSpec
+from dailyml.synth import DEFAULT_EPOCHS
 from dailyml.synth.base import FitProgress, SynthesisError, Synthesizer, group_keys
 from dailyml.synth.copula import allocate
 
@@ -69,13 +70,12 @@ class _EpochWatcher:
 class SDVSynthesizer(Synthesizer):
     """One SDV single-table synthesizer over every feature and the label."""
 
-    uses_sdv = True
     sdv_class: ClassVar[str] = "GaussianCopulaSynthesizer"
     has_epochs: ClassVar[bool] = False
 
     def __init__(self, dataset: str, *, seed: int = 42, epochs: int | None = None, **params: Any) -> None:
         if self.has_epochs:
-            params["epochs"] = int(epochs or 300)
+            params["epochs"] = int(epochs or DEFAULT_EPOCHS)
         super().__init__(dataset, seed=seed, **params)
         self.model: Any = None
 
@@ -136,7 +136,6 @@ class GroupedGaussianCopulaSDV(Synthesizer):
 
     algorithm = "grouped_gaussian_copula"
     description = "One SDV GaussianCopula per group (iris: per variety; wine: per colour, grade inside)"
-    uses_sdv = True
 
     def __init__(self, dataset: str, *, seed: int = 42, **params: Any) -> None:
         super().__init__(dataset, seed=seed, **params)
