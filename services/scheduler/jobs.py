@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from dailyml.clients.base import ServiceError
 from dailyml.clients.predictor import PredictorClient
+from dailyml.contracts import TrainingOutcome
 from dailyml.metric_direction import is_better
 from dailyml.vocab import JobName
 from services.scheduler.config import SchedulerSettings
@@ -109,30 +110,29 @@ class GateDecision:
     champion_score: float | None
 
 
-def gate(result: dict[str, Any], margin: float) -> GateDecision:
+def gate(outcome: TrainingOutcome, margin: float) -> GateDecision:
     """Promote the challenger only if it beats the champion by more than ``margin`` on the primary
     metric, both scored on the same hold-out rows (the predictor's training job result).
 
     The metric's direction comes with the result; the rule is the core's ML-free ``is_better``.
     """
-    metric = result["primary_metric"]
-    greater = bool(result["greater_is_better"])
-    challenger = float(result["challenger"][metric])
-    champion = result.get("champion")
+    metric, greater = outcome.primary_metric, outcome.greater_is_better
+    challenger = outcome.score(outcome.challenger)
+    champion = outcome.champion
     if champion is None:
         return GateDecision(True, "no champion yet", challenger, None)
-    reference = float(champion["metrics"][metric])
+    reference = outcome.score(champion.metrics)
     better = is_better(challenger, reference, greater_is_better=greater, margin=margin)
     direction = "higher" if greater else "lower"
     verdict = "beats" if better else "does not beat"
     reason = (
-        f"challenger v{result['version']} {metric}={challenger:.4f} {verdict} champion v{champion['version']} "
+        f"challenger v{outcome.version} {metric}={challenger:.4f} {verdict} champion v{champion.version} "
         f"{metric}={reference:.4f} by the margin {margin:g} ({direction} is better)"
     )
     return GateDecision(better, reason, challenger, reference)
 
 
-def _training_result(ctx: JobContext, dataset: str, counts: dict[str, Any]) -> dict[str, Any]:
+def _training_result(ctx: JobContext, dataset: str, counts: dict[str, Any]) -> TrainingOutcome:
     """Start a training job (or follow the one a previous attempt started) until it finishes."""
     job_id: str | None = counts.get("train_job_id")
     if job_id is not None:
@@ -154,7 +154,7 @@ def _training_result(ctx: JobContext, dataset: str, counts: dict[str, Any]) -> d
         job = ctx.call(f"training job {dataset}", lambda: ctx.predictor.job(started))
         if job.status == "succeeded":
             assert job.result is not None
-            return job.result
+            return TrainingOutcome.model_validate(job.result)
         if job.status == "failed":
             counts.pop("train_job_id", None)  # a retry starts a fresh job
             raise JobFailed(f"training {dataset} failed: {job.error or job.message}")
@@ -167,30 +167,30 @@ def _training_result(ctx: JobContext, dataset: str, counts: dict[str, Any]) -> d
 def retrain(ctx: JobContext, dataset: str, run_key: str, counts: dict[str, Any]) -> None:
     """Train a challenger on the feature store, compare it with the champion on the same hold-out
     rows, and promote it only if it wins by the configured margin. Records both scores."""
-    result = _training_result(ctx, dataset, counts)
+    outcome = _training_result(ctx, dataset, counts)
     margin = ctx.settings.promotion_margin
-    decision = gate(result, margin)
-    champion = result.get("champion")
+    decision = gate(outcome, margin)
+    champion = outcome.champion
     counts.update(
-        challenger_version=result["version"],
-        challenger_algorithm=result.get("algorithm"),
-        champion_version=champion["version"] if champion else None,
-        primary_metric=result["primary_metric"],
-        greater_is_better=result["greater_is_better"],
+        challenger_version=outcome.version,
+        challenger_algorithm=outcome.algorithm,
+        champion_version=champion.version if champion else None,
+        primary_metric=outcome.primary_metric,
+        greater_is_better=outcome.greater_is_better,
         challenger_score=decision.challenger_score,
         champion_score=decision.champion_score,
         margin=margin,
-        training_rows=result.get("training_rows"),
+        training_rows=outcome.training_rows,
         reason=decision.reason,
     )
     if decision.promote:
         # The comparison is only valid against the champion it was made with.
         models = ctx.call(f"models {dataset}", lambda: ctx.predictor.models(dataset))
         current = models.champion
-        if champion is not None and current != champion["version"]:
+        if champion is not None and current != champion.version:
             counts.update(decision="refused", reason=f"champion changed to v{current} during training; not promoting")
             return
-        ctx.call(f"promote {dataset} v{result['version']}", lambda: ctx.predictor.promote(dataset, result["version"]))
+        ctx.call(f"promote {dataset} v{outcome.version}", lambda: ctx.predictor.promote(dataset, outcome.version))
         counts["decision"] = "promoted"
     else:
         counts["decision"] = "refused"

@@ -338,6 +338,31 @@ class PendingResult(BaseModel):
     model_version: int | None
 
 
+class ChampionScore(BaseModel):
+    """The champion when a challenger was trained, scored on the challenger's hold-out rows."""
+
+    version: int
+    metrics: dict[str, Any] = Field(description="Every metric of the evaluation, the primary one included")
+
+
+class TrainingOutcome(BaseModel):
+    """The result of a training job (``POST /{dataset}/models/train``): the challenger registered
+    (not promoted) and the champion of the time, both scored on the same hold-out rows; what the
+    scheduler's retraining gate decides on."""
+
+    version: int = Field(description="The challenger's registry version")
+    algorithm: str
+    primary_metric: str
+    greater_is_better: bool
+    challenger: dict[str, Any] = Field(description="Every metric of the challenger on the hold-out rows")
+    training_rows: int
+    champion: ChampionScore | None = Field(description="None when the dataset had no champion")
+
+    def score(self, metrics: dict[str, Any]) -> float:
+        """The primary metric in ``metrics``."""
+        return float(metrics[self.primary_metric])
+
+
 class JobOut(BaseModel):
     """A background job (training, fitting a synthesizer) as the APIs report it."""
 

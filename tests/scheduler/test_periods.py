@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from dailyml.contracts import TrainingOutcome
 from dailyml.vocab import JOB_NAMES
 from services.scheduler.config import FAST_DAILY_CRON, SchedulerSettings, parse_cron
 from services.scheduler.jobs import JOB_BODIES, gate
@@ -65,14 +66,19 @@ def test_datasets_are_read_comma_separated_from_the_environment(monkeypatch: pyt
     assert cfg.effective_daily_cron == FAST_DAILY_CRON
 
 
-def _result(metric: str, greater: bool, challenger: float, champion: float | None) -> dict[str, object]:
-    return {
-        "version": 2,
-        "primary_metric": metric,
-        "greater_is_better": greater,
-        "challenger": {metric: challenger},
-        "champion": None if champion is None else {"version": 1, "metrics": {metric: champion}},
-    }
+def _result(metric: str, greater: bool, challenger: float, champion: float | None) -> TrainingOutcome:
+    """A training job's result as the scheduler reads it from the predictor's JSON."""
+    return TrainingOutcome.model_validate(
+        {
+            "version": 2,
+            "algorithm": "knn_k5",
+            "primary_metric": metric,
+            "greater_is_better": greater,
+            "challenger": {metric: challenger},
+            "training_rows": 100,
+            "champion": None if champion is None else {"version": 1, "metrics": {metric: champion}},
+        }
+    )
 
 
 @pytest.mark.parametrize(

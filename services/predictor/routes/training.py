@@ -9,14 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from dailyml.bootstrap import train_and_register
+from dailyml.challenger import train_challenger
 from dailyml.contracts import JobOut
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.evaluation import evaluate
-from dailyml.featurestore import training_frame
 from dailyml.jobs import Progress, get_job, list_jobs
-from dailyml.training import holdout_frame
-from dailyml.vocab import SampleSource, TrainProfile
+from dailyml.vocab import TrainProfile
 from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, JobsDep, RegistryDep, SettingsDep
 
@@ -30,34 +27,17 @@ class TrainRequest(BaseModel):
 
 
 def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry: Any, settings: Any) -> Any:
-    sources: tuple[SampleSource, ...] = ("reference", "synthetic") if request.include_synthetic else ("reference",)
-
     def body(progress: Progress) -> dict[str, Any]:
-        champion = registry.aliased(spec.name)
-        frame = training_frame(engine, spec, sources)  # read once: the challenger's and the champion's rows
-        mv = train_and_register(
+        outcome = train_challenger(
             engine,
             registry,
             spec,
             settings,
+            include_synthetic=request.include_synthetic,
             profile=request.profile,
-            frame=frame,
             progress=lambda done, total, message: progress(done / max(total, 1), message),
         )
-        result: dict[str, Any] = {
-            "version": mv.version,
-            "algorithm": mv.algorithm,
-            "primary_metric": spec.primary_metric,
-            "greater_is_better": spec.greater_is_better,
-            "challenger": mv.metrics["holdout"],
-            "training_rows": mv.metrics["data"]["train_rows"],
-            "champion": None,
-        }
-        if champion is not None:
-            # Scored now, on exactly the rows the challenger was scored on.
-            test = holdout_frame(spec, frame)
-            result["champion"] = {"version": champion.version, "metrics": evaluate(spec, registry.load(champion), test)}
-        return result
+        return outcome.model_dump(mode="json")
 
     return body
 
