@@ -8,25 +8,17 @@ unless ``DAILYML_TEST_SKIP_POSTGRES=1`` (``tests/support/requirements.py``).
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
 
-from dailyml.bootstrap import bootstrap
-from dailyml.db import create_db_engine
-from dailyml.settings import Settings
 from tests.support import clock, requirements
+from tests.support.apps import Started, started_generator, started_predictor, started_scheduler
+from tests.support.databases import Database, bootstrap_store, fresh_database, postgres_copy, sqlite_copy
 from tests.support.postgres import PostgresServer, postgres_binaries, start_postgres
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
-# Every test database's artifacts are signed with this key (as a deployment's are).
-ARTIFACT_KEY = "test-artifact-signing-key-7f3a9c"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 clock.install()  # DAILYML_TEST_CLOCK: the whole session (and every service it starts) at that instant
 
@@ -50,10 +42,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
-def _quiet(_: str):  # type: ignore[no-untyped-def]
-    return lambda done, total, message: None
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     requirements.require(
@@ -64,54 +52,11 @@ def postgres_server() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@dataclass
-class Database:
-    """A fresh database for one test, already bootstrapped (reference data, champion models)."""
-
-    backend: str
-    url: str
-    home: Path
-    engine: Engine
-
-    def settings(self, **overrides: object) -> Settings:
-        values: dict[str, object] = {
-            "home": self.home,
-            "database_url": self.url,
-            "admin_token": ADMIN_TOKEN,
-            "artifact_key": ARTIFACT_KEY,
-            "train_profile": "fast",
-            "model_poll_seconds": 0.3,
-            "log_flush_seconds": 0.05,
-        }
-        return Settings(**{**values, **overrides})  # type: ignore[arg-type]
-
-    def env(self) -> dict[str, str]:
-        """The environment a service process needs to use this database."""
-        return {
-            "DAILYML_HOME": str(self.home),
-            "DAILYML_DATABASE_URL": self.url,
-            "DAILYML_ADMIN_TOKEN": ADMIN_TOKEN,
-            "DAILYML_ARTIFACT_KEY": ARTIFACT_KEY,
-            "DAILYML_TRAIN_PROFILE": "fast",
-            "DAILYML_MODEL_POLL_SECONDS": "0.3",
-            "DAILYML_LOG_FLUSH_SECONDS": "0.05",
-        }
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bootstrapped SQLite home (database + artifacts), built once per session."""
     home = tmp_path_factory.mktemp("sqlite-template")
-    settings = Settings(
-        home=home,
-        database_url=None,
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-        artifact_key=ARTIFACT_KEY,  # type: ignore[arg-type]
-        train_profile="fast",
-    )
-    engine = create_db_engine(settings.resolved_database_url)
-    bootstrap(settings, engine, progress_factory=_quiet)
-    engine.dispose()
+    bootstrap_store(home, None)
     return home
 
 
@@ -120,52 +65,11 @@ def postgres_template(postgres_server: PostgresServer, tmp_path_factory: pytest.
     """A bootstrapped PostgreSQL database used as the template of each test's database."""
     name = "dailyml_template"
     url = postgres_server.create_database(name)
-    home = tmp_path_factory.mktemp("pg-template-home")
-    settings = Settings(
-        home=home,
-        database_url=url,
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-        artifact_key=ARTIFACT_KEY,  # type: ignore[arg-type]
-        train_profile="fast",
-    )
-    engine = create_db_engine(url)
-    bootstrap(settings, engine, progress_factory=_quiet)
-    engine.dispose()
+    bootstrap_store(tmp_path_factory.mktemp("pg-template-home"), url)
     return name
 
 
-def _sqlite_db(template: Path, tmp_path: Path) -> Database:
-    home = tmp_path / "home"
-    shutil.copytree(template, home)
-    url = f"sqlite:///{home / 'dailyml.db'}"
-    return Database("sqlite", url, home, create_db_engine(url))
-
-
-def _postgres_db(server: PostgresServer, template: str, tmp_path: Path) -> Database:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    url = server.create_database(name, template=template)
-    home = tmp_path / "home"
-    home.mkdir()
-    return Database("postgres", url, home, create_db_engine(url))
-
-
-@contextmanager
-def fresh_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
-    """A bootstrapped database of ``backend``, private to the caller, disposed (and dropped) after."""
-    if backend == "sqlite":
-        database = _sqlite_db(request.getfixturevalue("sqlite_template"), tmp_path)
-    else:
-        server = request.getfixturevalue("postgres_server")
-        database = _postgres_db(server, request.getfixturevalue("postgres_template"), tmp_path)
-    try:
-        yield database
-    finally:
-        database.engine.dispose()
-        if database.backend == "postgres":
-            request.getfixturevalue("postgres_server").drop_database(database.url.rsplit("/", 1)[-1])
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A bootstrapped database of each backend, private to the test."""
     with fresh_database(request, request.param, tmp_path) as database:
@@ -175,7 +79,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
     """A bootstrapped SQLite database only (for tests where the backend does not matter)."""
-    database = _sqlite_db(sqlite_template, tmp_path)
+    database = sqlite_copy(sqlite_template, tmp_path)
     yield database
     database.engine.dispose()
 
@@ -189,7 +93,31 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_db(postgres_server: PostgresServer, postgres_template: str, tmp_path: Path) -> Iterator[Database]:
     """A bootstrapped PostgreSQL database only (for what only PostgreSQL can show, e.g. replicas)."""
-    database = _postgres_db(postgres_server, postgres_template, tmp_path)
+    database = postgres_copy(postgres_server, postgres_template, tmp_path)
     yield database
     database.engine.dispose()
-    postgres_server.drop_database(database.url.rsplit("/", 1)[-1])
+    postgres_server.drop_database(database.name)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def predictor_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """The predictor app started in process on a database of each backend, for one module."""
+    tmp_path = tmp_path_factory.mktemp("predictor-app")
+    with fresh_database(request, request.param, tmp_path) as db, started_predictor(db) as started:
+        yield started
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def generator_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """The generator app started in process (first fits done) on a database of each backend."""
+    tmp_path = tmp_path_factory.mktemp("generator-app")
+    with fresh_database(request, request.param, tmp_path) as db, started_generator(db) as started:
+        yield started
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def scheduler_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """The scheduler app started in process, its peers down, on a database of each backend."""
+    tmp_path = tmp_path_factory.mktemp("scheduler-app")
+    with fresh_database(request, request.param, tmp_path) as db, started_scheduler(db) as started:
+        yield started

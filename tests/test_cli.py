@@ -43,7 +43,7 @@ def test_up_serves_both_models_and_stops_cleanly(tmp_path: Path) -> None:
     """What the README's run command does, minus the install: bootstrap, start, print, serve."""
     import httpx
 
-    from tests.predictor.conftest import IRIS_OK, WINE_OK
+    from tests.support.examples import IRIS_OK, WINE_OK
     from tests.support.processes import dailyml_up
 
     console = tmp_path / "console.txt"

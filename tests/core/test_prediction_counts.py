@@ -23,7 +23,7 @@ from dailyml.db import as_utc, create_db_engine, migrate
 from dailyml.errors import ConflictError
 from dailyml.featurestore import NewPrediction, NewSample
 from dailyml.registry import Registry
-from tests.conftest import Database
+from tests.support.databases import Database
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
 

@@ -22,7 +22,7 @@ from dailyml.synth.fidelity import fidelity_report
 from dailyml.synth.fitting import fit_rows
 from dailyml.training import assign_split, train
 from frontends.dashboard.tables import evaluated_figures
-from tests.conftest import Database
+from tests.support.databases import Database
 
 DATA = PROJECT_ROOT / "data"
 WINE_KEYS = {"protocol", "mse", "mae", "exact_accuracy", "within_one_accuracy"}

@@ -25,7 +25,8 @@ from dailyml.pipelines import candidates, references, servable
 from dailyml.registry import Registry
 from dailyml.settings import PROJECT_ROOT
 from dailyml.training import TrainingResult, assign_split, deduplicate, feature_schema, holdout_frame
-from tests.conftest import ADMIN_TOKEN, Database
+from tests.support.credentials import ADMIN_TOKEN
+from tests.support.databases import Database
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 

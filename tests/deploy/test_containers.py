@@ -30,10 +30,11 @@ import httpx
 import pytest
 
 from dailyml.datasets import IRIS as IRIS_SPEC
-from tests.conftest import ADMIN_TOKEN
 from tests.deploy.engine import Engine, docker_engine, why_unavailable
 from tests.deploy.manifests import K8S, REPO, kustomize, write_env_file
 from tests.support import clock, requirements
+from tests.support.browser import open_page
+from tests.support.credentials import ADMIN_TOKEN
 from tests.support.examples import IRIS_OK as IRIS
 from tests.support.examples import WINE_OK as WINE
 from tests.support.net import free_port
@@ -42,7 +43,6 @@ from tests.support.waiting import NotYet, wait_until
 # The first test builds and starts everything (cold: the wheelhouse, the base image, every image).
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.timeout(3600)]
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "containers"
 OVERRIDE = REPO / "tests" / "deploy" / "compose.host-network.yml"
 SERVICES = ("predictor", "generator", "scheduler", "gradio", "dashboard")
@@ -256,42 +256,31 @@ def test_a_daily_run_through_the_scheduler(stack: Stack) -> None:
 
 @pytest.mark.browser
 def test_dashboard_and_gradio_in_chromium(stack: Stack) -> None:
-    requirements.require("browser", Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
     champion = httpx.get(stack.url("predictor") + "/readyz", timeout=10).json()["models"]["iris"]
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with open_page() as page:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(stack.url("dashboard") + "/?dataset=iris", wait_until="domcontentloaded")
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(stack.url("dashboard") + "/?dataset=iris", wait_until="domcontentloaded")
-            try:
-                page.get_by_role("heading", name=f"{IRIS_SPEC.title} · monitoring").wait_for(timeout=90_000)
-                page.get_by_text("Confusion matrix").first.wait_for(timeout=60_000)
-                page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=60_000)
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
-                raise
-            assert page.locator("[data-testid='stException']").count() == 0, "the dashboard shows an exception"
-            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            page.get_by_role("heading", name=f"{IRIS_SPEC.title} · monitoring").wait_for(timeout=90_000)
+            page.get_by_text("Confusion matrix").first.wait_for(timeout=60_000)
+            page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
+            raise
+        assert page.locator("[data-testid='stException']").count() == 0, "the dashboard shows an exception"
+        page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-            page.goto(stack.url("gradio"), wait_until="domcontentloaded")
-            page.locator("gradio-app").wait_for(timeout=90_000)
-            # A prediction through the UI: Gradio -> predictor over HTTP, answered by the champion.
-            page.get_by_role("button", name="Predict").first.click()
-            try:
-                page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=90_000)
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "gradio-failure.png"), full_page=True)
-                raise
-            page.screenshot(path=str(ARTIFACTS / "gradio.png"), full_page=True)
-        finally:
-            browser.close()
+        page.goto(stack.url("gradio"), wait_until="domcontentloaded")
+        page.locator("gradio-app").wait_for(timeout=90_000)
+        # A prediction through the UI: Gradio -> predictor over HTTP, answered by the champion.
+        page.get_by_role("button", name="Predict").first.click()
+        try:
+            page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=90_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "gradio-failure.png"), full_page=True)
+            raise
+        page.screenshot(path=str(ARTIFACTS / "gradio.png"), full_page=True)
     assert not errors, errors
     stack.report["browser"] = "dashboard and gradio loaded, a prediction through gradio"
 

@@ -24,18 +24,18 @@ import yaml
 from dailyml.clients import PredictorClient
 from dailyml.datasets import IRIS
 from dailyml.observability.context import request_scope
-from tests.conftest import ADMIN_TOKEN, ARTIFACT_KEY
 from tests.deploy.manifests import REPO, compose_model, write_env_file
-from tests.observability.promtext import Scrape, wait_for_log_lines
-from tests.support import clock, requirements
+from tests.support import clock
+from tests.support.browser import open_page
+from tests.support.credentials import ADMIN_TOKEN, ARTIFACT_KEY
 from tests.support.net import free_port
+from tests.support.observability import Scrape, wait_for_log_lines
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import NotYet, WaitTimeout, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.processes]
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "deploy"
 # What the test's .env sets, as a user would in .env: fast training, and crons that neither fire
 # nor are caught up while the test drives the runs itself, at whatever hour it runs.
@@ -330,40 +330,29 @@ def test_champion_change_reaches_both_predictor_replicas(stack: Stack) -> None:
 
 @pytest.mark.browser
 def test_dashboard_and_gradio_load_in_a_real_browser(stack: Stack) -> None:
-    requirements.require("browser", Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with open_page() as page:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(stack.url("dashboard") + "/?dataset=iris", wait_until="domcontentloaded")
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(stack.url("dashboard") + "/?dataset=iris", wait_until="domcontentloaded")
-            try:
-                page.get_by_role("heading", name=f"{IRIS.title} · monitoring").wait_for(timeout=60_000)
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
-                raise
-            page.get_by_text("Confusion matrix").first.wait_for(timeout=30_000)
-            champion = current_champion(stack.url("predictor"))
-            page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=30_000)
-            page.wait_for_timeout(2000)  # let the charts draw before the screenshot
-            assert page.locator("[data-testid='stException']").count() == 0, "the dashboard shows an exception"
-            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            page.get_by_role("heading", name=f"{IRIS.title} · monitoring").wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
+            raise
+        page.get_by_text("Confusion matrix").first.wait_for(timeout=30_000)
+        champion = current_champion(stack.url("predictor"))
+        page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(2000)  # let the charts draw before the screenshot
+        assert page.locator("[data-testid='stException']").count() == 0, "the dashboard shows an exception"
+        page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-            page.goto(stack.url("gradio"), wait_until="domcontentloaded")
-            page.locator("gradio-app").wait_for(timeout=60_000)
-            # A prediction through the UI: Gradio -> predictor over HTTP, answered by the champion.
-            page.get_by_role("button", name="Predict").first.click()
-            page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=60_000)
-            page.screenshot(path=str(ARTIFACTS / "gradio.png"), full_page=True)
-        finally:
-            browser.close()
+        page.goto(stack.url("gradio"), wait_until="domcontentloaded")
+        page.locator("gradio-app").wait_for(timeout=60_000)
+        # A prediction through the UI: Gradio -> predictor over HTTP, answered by the champion.
+        page.get_by_role("button", name="Predict").first.click()
+        page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "gradio.png"), full_page=True)
     assert not errors, errors
 
 

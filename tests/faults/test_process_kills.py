@@ -33,17 +33,18 @@ from dailyml.datasets import SPECS
 from dailyml.registry import Registry
 from dailyml.tables import AliasEvent, GenerationRequest, Job, ModelVersion, Prediction, Run, Sample
 from services.scheduler.periods import Cron
-from tests.conftest import ADMIN_TOKEN, Database, _postgres_db, _sqlite_db
-from tests.predictor.conftest import IRIS_OK
-from tests.scheduler.outage import Switch
 from tests.support import clock
+from tests.support.credentials import ADMIN_HEADERS
+from tests.support.databases import Database, fresh_database
+from tests.support.examples import IRIS_OK
+from tests.support.generator import quick_generator_env
 from tests.support.net import wait_http
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.switch import Switch
 from tests.support.waiting import NotYet, wait_until
 
 pytestmark = [pytest.mark.processes, pytest.mark.slow]
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 STOPPED = "the process running this job stopped before it finished"
 LIVENESS = {"DAILYML_JOB_HEARTBEAT_SECONDS": "0.3", "DAILYML_JOB_STALE_SECONDS": "1.5"}
 
@@ -59,15 +60,7 @@ class Stack:
         return {**self.db.env(), **LIVENESS}
 
     def generator_env(self) -> dict[str, str]:
-        return {
-            **self.db.env(),
-            **LIVENESS,
-            "DAILYML_GENERATOR_BOOTSTRAP_ALGORITHMS": '["gaussian_copula"]',
-            "DAILYML_GENERATOR_BOOTSTRAP_REPORT_ROWS": "100",
-            "DAILYML_GENERATOR_BOOTSTRAP_TREES": "5",
-            "DAILYML_GENERATOR_REPORT_ROWS": "100",
-            "DAILYML_GENERATOR_TREES": "5",
-        }
+        return {**quick_generator_env(self.db), **LIVENESS}
 
     def restart(self, service: ServiceProcess) -> ServiceProcess:
         """Start ``service`` again on its port (after ``kill9``) and wait until it is ready."""
@@ -86,13 +79,11 @@ def kill9(service: ServiceProcess) -> None:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp_path = tmp_path_factory.mktemp(f"kills-{request.param}")
-    if request.param == "sqlite":
-        db = _sqlite_db(request.getfixturevalue("sqlite_template"), tmp_path)
-    else:
-        db = _postgres_db(
-            request.getfixturevalue("postgres_server"), request.getfixturevalue("postgres_template"), tmp_path
-        )
-    logs = tmp_path / "logs"
+    with fresh_database(request, request.param, tmp_path) as db:
+        yield from _stack_on(db, tmp_path / "logs")
+
+
+def _stack_on(db: Database, logs: Path) -> Iterator[Stack]:
     predictor = start_service("predictor", {**db.env(), **LIVENESS}, logs, ready_path=None)
     stack = Stack(db, logs, predictor, predictor)
     try:
@@ -102,9 +93,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         stack.generator.stop()
         stack.predictor.stop()
-        db.engine.dispose()
-        if db.backend == "postgres":
-            request.getfixturevalue("postgres_server").drop_database(db.url.rsplit("/", 1)[-1])
 
 
 # -- placing the fault ----------------------------------------------------------------------------
@@ -189,7 +177,9 @@ def test_generator_killed_mid_generation_stores_nothing_and_the_retry_generates_
     url = stack.generator.url
     with write_lock(db, "features_iris") as blocked:
         in_background(
-            lambda: httpx.post(f"{url}/iris/generate", json={"n": n, "idempotency_key": key}, headers=ADMIN, timeout=60)
+            lambda: httpx.post(
+                f"{url}/iris/generate", json={"n": n, "idempotency_key": key}, headers=ADMIN_HEADERS, timeout=60
+            )
         )
         wait_until(blocked, 60, "the generation to wait on the lock, half-way through its transaction")
         kill9(stack.generator)
@@ -199,8 +189,8 @@ def test_generator_killed_mid_generation_stores_nothing_and_the_retry_generates_
     assert_consistent(db)
 
     generator = stack.restart(stack.generator)
-    first = httpx.post(f"{generator.url}/iris/generate", json={"n": n, "idempotency_key": key}, headers=ADMIN)
-    again = httpx.post(f"{generator.url}/iris/generate", json={"n": n, "idempotency_key": key}, headers=ADMIN)
+    first = httpx.post(f"{generator.url}/iris/generate", json={"n": n, "idempotency_key": key}, headers=ADMIN_HEADERS)
+    again = httpx.post(f"{generator.url}/iris/generate", json={"n": n, "idempotency_key": key}, headers=ADMIN_HEADERS)
     assert first.status_code == again.status_code == 200, first.text
     assert first.json()["replayed"] is False and again.json()["replayed"] is True
     assert count(db, synthetic) == before + n and count(db, keyed) == 1
@@ -213,7 +203,7 @@ def test_generator_killed_mid_fit_fails_the_fit_job_on_restart(stack: Stack) -> 
     before = count(db, versions)
     url = stack.generator.url
     accepted = httpx.post(
-        f"{url}/iris/synthesizers/fit", json={"algorithm": "gaussian_copula", "promote": "never"}, headers=ADMIN
+        f"{url}/iris/synthesizers/fit", json={"algorithm": "gaussian_copula", "promote": "never"}, headers=ADMIN_HEADERS
     )
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
@@ -236,7 +226,7 @@ def test_predictor_killed_mid_training_fails_the_job_on_restart(stack: Stack) ->
     db = stack.db
     models = sa.select(sa.func.count()).select_from(ModelVersion).where(ModelVersion.kind == "model")
     before = count(db, models)
-    accepted = httpx.post(f"{stack.predictor.url}/iris/models/train", json={"profile": "fast"}, headers=ADMIN)
+    accepted = httpx.post(f"{stack.predictor.url}/iris/models/train", json={"profile": "fast"}, headers=ADMIN_HEADERS)
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
     wait_until(lambda: job_status(db, job_id).status == "running", 60, "the training to start")
@@ -276,7 +266,9 @@ def test_predictor_killed_mid_hot_swap_keeps_one_consistent_champion(stack: Stac
     url = stack.predictor.url
     with write_lock(db, "model_aliases") as blocked:
         # The promote loads the challenger beside the champion, then waits to re-point the alias.
-        in_background(lambda: httpx.post(f"{url}/iris/models/{challenger.version}/promote", headers=ADMIN, timeout=60))
+        in_background(
+            lambda: httpx.post(f"{url}/iris/models/{challenger.version}/promote", headers=ADMIN_HEADERS, timeout=60)
+        )
         wait_until(blocked, 60, "the promote to wait on the lock to re-point the champion")
         kill9(stack.predictor)
     assert registry.alias_id("iris") == champion.id and count(db, events) == events_before
@@ -286,11 +278,11 @@ def test_predictor_killed_mid_hot_swap_keeps_one_consistent_champion(stack: Stac
     assert served.status_code == 200 and served.json()["model_version"] == champion.version
     assert httpx.get(f"{predictor.url}/readyz").json()["status"] == "ready"
     # The interrupted swap, done again, completes: alias, event log and the served model agree.
-    promoted = httpx.post(f"{predictor.url}/iris/models/{challenger.version}/promote", headers=ADMIN)
+    promoted = httpx.post(f"{predictor.url}/iris/models/{challenger.version}/promote", headers=ADMIN_HEADERS)
     assert promoted.status_code == 200, promoted.text
     assert registry.alias_id("iris") == challenger.id and count(db, events) == events_before + 1
     assert httpx.post(f"{predictor.url}/iris/predict", json=IRIS_OK).json()["model_version"] == challenger.version
-    assert httpx.post(f"{predictor.url}/iris/models/rollback", headers=ADMIN).status_code == 200
+    assert httpx.post(f"{predictor.url}/iris/models/rollback", headers=ADMIN_HEADERS).status_code == 200
 
 
 def test_predictor_killed_mid_batch_leaves_no_partial_rows(stack: Stack) -> None:

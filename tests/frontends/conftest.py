@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 
 from dailyml.clients import PredictorClient
-from tests.conftest import ADMIN_TOKEN, Database, _sqlite_db
-from tests.frontends import seed
-from tests.support import requirements
+from tests.support import seeding
+from tests.support.browser import chromium
+from tests.support.credentials import ADMIN_TOKEN
+from tests.support.databases import Database, sqlite_copy
 from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, start_service
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Screenshots land here (gitignored); good ones are copied to docs/img/ by hand for the README.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -59,15 +58,15 @@ def seeded_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
     """A predictor on a SQLite store holding, for both datasets, online predictions (half labelled),
     two weeks of labelled past predictions, and predicted labelled synthetic samples (the newest)."""
     tmp = tmp_path_factory.mktemp("frontends-seeded")
-    db = _sqlite_db(sqlite_template, tmp)
+    db = sqlite_copy(sqlite_template, tmp)
     predictor = start_service("predictor", db.env(), tmp / "logs")
     stack = Stack(db, predictor, tmp / "logs")
     try:
         with stack.client() as client:
             for dataset in ("iris", "wine"):
-                seed.past_predictions(db.engine, client, dataset, PAST_DAYS, PAST_PER_DAY)
-                seed.online_predictions(client, dataset, ONLINE_PER_DATASET, label_every=2)
-                seed.synthetic_samples(db.engine, client, dataset, SYNTHETIC_PER_DATASET)
+                seeding.past_predictions(db.engine, client, dataset, PAST_DAYS, PAST_PER_DAY)
+                seeding.online_predictions(client, dataset, ONLINE_PER_DATASET, label_every=2)
+                seeding.synthetic_samples(db.engine, client, dataset, SYNTHETIC_PER_DATASET)
         yield stack
     finally:
         predictor.stop()
@@ -84,13 +83,8 @@ def empty_stack(sqlite_db: Database, tmp_path: Path) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    requirements.require("browser", CHROMIUM.exists(), f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

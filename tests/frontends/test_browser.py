@@ -20,10 +20,10 @@ from dailyml.contracts import FeatureOut, SpecOut
 from dailyml.datasets import FILES_VARIABLE
 from frontends.common.forms import default_value
 from frontends.gradio_app.app import build_app
-from tests.conftest import _sqlite_db
 from tests.frontends import extra_datasets
 from tests.frontends.conftest import Stack, copy_to_docs, launch_in_process, screenshot
 from tests.frontends.spec_predictor import spec_predictor
+from tests.support.databases import sqlite_copy
 from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, start_service
 
@@ -93,7 +93,7 @@ def late_gradio(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
     client = HeldSpecClient(f"http://127.0.0.1:{predictor_port}", timeout=10)
     demo = build_app(client=client)
     url = launch_in_process(demo)
-    db = _sqlite_db(sqlite_template, tmp)
+    db = sqlite_copy(sqlite_template, tmp)
     predictor = start_service("predictor", db.env(), tmp / "logs", port=predictor_port)
     try:
         yield LateGradio(url, client)

@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from dailyml.datasets import IRIS
 from dailyml.featurestore import training_frame
 from frontends.dashboard import run
-from tests.conftest import _sqlite_db
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
+from tests.support.databases import sqlite_copy
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 
@@ -32,7 +32,7 @@ TIMEOUT_MS = 30_000
 @pytest.fixture(scope="module")
 def drifted_stack(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("frontends-drift")
-    db = _sqlite_db(sqlite_template, tmp)
+    db = sqlite_copy(sqlite_template, tmp)
     predictor = start_service("predictor", db.env(), tmp / "logs")
     stack = Stack(db, predictor, tmp / "logs")
     try:

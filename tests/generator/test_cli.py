@@ -10,8 +10,8 @@ from dailyml import cli
 from dailyml.datasets import get_spec
 from dailyml.featurestore import count_samples
 from dailyml.settings import get_settings
-from tests.conftest import Database
-from tests.generator.conftest import TEST_FIT
+from tests.support.databases import Database
+from tests.support.generator import TEST_FIT
 
 
 def test_generate_fits_a_first_synthesizer_then_stores_rows(

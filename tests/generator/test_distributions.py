@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from dailyml.datasets import get_spec
 from dailyml.featurestore import NewSample, insert_samples, predictions_t, samples_t
 from dailyml.synth.generation import distributions
-from tests.conftest import Database
+from tests.support.databases import Database
 
 # With low 0.0 and high 10.0, ten bins are [0, 1), [1, 2), ... [9, 10]: (x - low) / width is x.
 REFERENCE = [0.0, 0.6, 1.6, 1.4, 3.6, 3.5, 8.6, 9.6, 10.0]

@@ -14,10 +14,12 @@ from dailyml.clients.generator import GeneratorClient
 from dailyml.db import session_scope
 from dailyml.synth.fitting import FIT_JOB
 from dailyml.tables import Job
-from tests.conftest import ADMIN_TOKEN, Database
-from tests.generator.conftest import assert_rows_pass_the_api, generator_env
-from tests.observability.promtext import Scrape
+from tests.generator.conftest import assert_rows_pass_the_api
+from tests.support.credentials import ADMIN_TOKEN
+from tests.support.databases import Database
+from tests.support.generator import quick_generator_env
 from tests.support.net import wait_http
+from tests.support.observability import Scrape
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 
@@ -42,7 +44,12 @@ def test_generator_service_end_to_end(db: Database, tmp_path) -> None:  # type: 
     with session_scope(db.engine) as session:
         orphan = Job(kind=FIT_JOB, dataset="iris", status="running", message="epoch 3/300")
         session.add(orphan)
-    service = start_service("generator", generator_env(db), tmp_path / "logs", ready_path="/healthz")
+    service = start_service(
+        "generator",
+        quick_generator_env(db, algorithm="empirical_copula", report_rows=400),
+        tmp_path / "logs",
+        ready_path="/healthz",
+    )
     try:
         # Not ready until the first start has fitted a default synthesizer for every dataset.
         first = httpx.get(service.url + "/readyz")

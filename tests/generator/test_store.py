@@ -15,8 +15,9 @@ from dailyml.registry import Registry
 from dailyml.synth.fitting import DEFAULT, KIND, fit_and_register, load
 from dailyml.synth.generation import LoadedSynthesizer, generate, list_samples, stored_response
 from dailyml.tables import Artifact, GenerationRequest
-from tests.conftest import Database
-from tests.generator.conftest import TEST_FIT, assert_rows_pass_the_api
+from tests.generator.conftest import assert_rows_pass_the_api
+from tests.support.databases import Database
+from tests.support.generator import TEST_FIT
 
 requests_t = GenerationRequest.__table__  # type: ignore[attr-defined]
 

@@ -13,7 +13,7 @@ import pytest
 
 from dailyml.observability.context import annotate, current_request_id, request_fields, request_scope
 from dailyml.observability.logs import JsonFormatter, RequestIdFilter, TextFormatter, log_format
-from tests.observability.promtext import Scrape
+from tests.support.observability import Scrape
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
-from tests.observability.promtext import Scrape, json_lines, wait_for_log_lines, wait_for_scrape
-from tests.predictor.conftest import ADMIN, IRIS_OK, WINE_OK
+from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN
+from tests.support.examples import IRIS_OK, WINE_OK
+from tests.support.observability import Scrape, json_lines, wait_for_log_lines, wait_for_scrape
 from tests.support.processes import start_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.processes]
@@ -107,7 +107,7 @@ def test_request_ids_are_echoed_generated_and_logged_without_secrets(predictor) 
         # Errors carry it too, and an admin call's token never reaches the log.
         invalid = client.post("/iris/predict", json={**IRIS_OK, "sepal_length": 99}, headers={"X-Request-ID": "bad-1"})
         assert invalid.status_code == 422 and invalid.headers["X-Request-ID"] == "bad-1"
-        admin = client.post("/iris/predict/pending", headers={**ADMIN, "X-Request-ID": "admin-1"})
+        admin = client.post("/iris/predict/pending", headers={**ADMIN_HEADERS, "X-Request-ID": "admin-1"})
         assert admin.status_code == 200
 
     ids = {"trace-abc.123", "bad-1", "admin-1", fresh.headers["X-Request-ID"]}

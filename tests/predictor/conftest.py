@@ -8,10 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.predictor.app import create_app
-from tests.conftest import ADMIN_TOKEN
-from tests.support.examples import IRIS_OK, WINE_OK  # noqa: F401  (imported from here by other tests)
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import Database
+from tests.support.databases import Database
 
 pytestmark = pytest.mark.processes  # the predictor in a child interpreter with torch and sdv blocked
 

@@ -10,7 +10,8 @@ from dailyml.bootstrap import train_and_register
 from dailyml.datasets import IRIS
 from dailyml.registry import Registry
 from services.predictor.app import create_app
-from tests.predictor.conftest import ADMIN, IRIS_OK
+from tests.support.credentials import ADMIN_HEADERS
+from tests.support.examples import IRIS_OK
 
 
 def test_models_lists_versions_with_metrics_and_the_champion(api: TestClient) -> None:
@@ -35,18 +36,18 @@ def test_promote_and_rollback_need_the_token_and_switch_what_is_served(api: Test
     registry = Registry.from_settings(db.engine, db.settings())
     v2 = train_and_register(db.engine, registry, IRIS, db.settings(), progress=lambda *a: None)
     assert api.post(f"/iris/models/{v2.version}/promote").status_code == 401
-    r = api.post(f"/iris/models/{v2.version}/promote", headers=ADMIN)
+    r = api.post(f"/iris/models/{v2.version}/promote", headers=ADMIN_HEADERS)
     assert r.status_code == 200 and r.json()["aliases"] == ["champion"]
     assert api.post("/iris/predict", json=IRIS_OK).json()["model_version"] == 2
-    assert api.post("/iris/models/rollback", headers=ADMIN).json()["version"] == 1
+    assert api.post("/iris/models/rollback", headers=ADMIN_HEADERS).json()["version"] == 1
     assert api.post("/iris/predict", json=IRIS_OK).json()["model_version"] == 1
-    assert api.post("/iris/models/rollback", headers=ADMIN).status_code == 409
-    assert api.post("/iris/models/99/promote", headers=ADMIN).status_code == 404
+    assert api.post("/iris/models/rollback", headers=ADMIN_HEADERS).status_code == 409
+    assert api.post("/iris/models/99/promote", headers=ADMIN_HEADERS).status_code == 404
 
 
 def test_training_job_reports_progress_and_both_scores(api: TestClient) -> None:
     assert api.post("/iris/models/train", json={}).status_code == 401
-    r = api.post("/iris/models/train", json={"profile": "fast"}, headers=ADMIN)
+    r = api.post("/iris/models/train", json={"profile": "fast"}, headers=ADMIN_HEADERS)
     assert r.status_code == 202
     job_id = r.json()["job_id"]
     api.app_state.jobs.wait(__import__("uuid").UUID(job_id), timeout=120)  # type: ignore[attr-defined]
@@ -56,7 +57,7 @@ def test_training_job_reports_progress_and_both_scores(api: TestClient) -> None:
     assert result["version"] == 2 and result["champion"]["version"] == 1
     assert result["challenger"]["n"] == result["champion"]["metrics"]["n"]  # same hold-out rows
     assert api.get("/iris/models").json()["champion"] == 1  # trained, not promoted
-    assert api.post("/iris/models/train", json={"profile": "huge"}, headers=ADMIN).status_code == 422
+    assert api.post("/iris/models/train", json={"profile": "huge"}, headers=ADMIN_HEADERS).status_code == 422
 
 
 def test_not_ready_without_champions(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +77,7 @@ def test_not_ready_without_champions(tmp_path) -> None:  # type: ignore[no-untyp
 def test_admin_endpoints_refuse_when_no_token_is_configured(db) -> None:  # type: ignore[no-untyped-def]
     settings = db.settings().model_copy(update={"admin_token": None})
     with TestClient(create_app(settings)) as client:
-        r = client.post("/iris/models/rollback", headers=ADMIN)
+        r = client.post("/iris/models/rollback", headers=ADMIN_HEADERS)
         assert r.status_code == 403 and "DAILYML_ADMIN_TOKEN" in r.json()["message"]
 
 

@@ -6,7 +6,9 @@ from fastapi.testclient import TestClient
 
 from dailyml.datasets import IRIS, WINE
 from dailyml.featurestore import NewSample, insert_samples
-from tests.predictor.conftest import ADMIN, IRIS_OK, WINE_OK, flush
+from tests.predictor.conftest import flush
+from tests.support.credentials import ADMIN_HEADERS
+from tests.support.examples import IRIS_OK, WINE_OK
 
 VIRGINICA = {"sepal_length": 7.7, "sepal_width": 3.0, "petal_length": 6.1, "petal_width": 2.3}
 
@@ -40,12 +42,14 @@ def test_recording_actuals_feeds_the_confusion_matrix_and_metrics(api: TestClien
     api.post("/iris/predict", json=IRIS_OK)  # never labelled: not counted
     flush(api)
     assert (
-        api.post(f"/iris/predictions/{a['prediction_id']}/actual", json={"actual": "setosa"}, headers=ADMIN).status_code
+        api.post(
+            f"/iris/predictions/{a['prediction_id']}/actual", json={"actual": "setosa"}, headers=ADMIN_HEADERS
+        ).status_code
         == 200
     )
     assert (
         api.post(
-            f"/iris/predictions/{b['prediction_id']}/actual", json={"actual": "versicolor"}, headers=ADMIN
+            f"/iris/predictions/{b['prediction_id']}/actual", json={"actual": "versicolor"}, headers=ADMIN_HEADERS
         ).status_code
         == 200
     )
@@ -64,7 +68,7 @@ def test_wine_metrics_report_mae_and_within_one(api: TestClient) -> None:
     p = api.post("/wine/predict", json=WINE_OK).json()
     flush(api)
     actual = p["quality"] + 1 if p["quality"] < 9 else p["quality"] - 1
-    api.post(f"/wine/predictions/{p['prediction_id']}/actual", json={"actual": actual}, headers=ADMIN)
+    api.post(f"/wine/predictions/{p['prediction_id']}/actual", json={"actual": actual}, headers=ADMIN_HEADERS)
     point = api.get("/wine/metrics", params={"bucket": "hour"}).json()["points"][0]
     assert point["accuracy"] == 0.0 and point["within_one_accuracy"] == 1.0
     assert abs(point["mae"] - abs(p["score"] - actual)) < 1e-9
@@ -78,13 +82,13 @@ def test_actuals_need_the_admin_token_and_a_known_label(api: TestClient) -> None
     url = f"/wine/predictions/{p['prediction_id']}/actual"
     assert api.post(url, json={"actual": 5}).status_code == 401
     assert api.post(url, json={"actual": 5}, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    r = api.post(url, json={"actual": 11}, headers=ADMIN)
+    r = api.post(url, json={"actual": 11}, headers=ADMIN_HEADERS)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "actual"
-    assert api.post(url, json={"actual": 5}, headers=ADMIN).status_code == 200
-    assert api.post(url, json={"actual": 5}, headers=ADMIN).status_code == 200  # same label again: fine
-    assert api.post(url, json={"actual": 6}, headers=ADMIN).status_code == 409
+    assert api.post(url, json={"actual": 5}, headers=ADMIN_HEADERS).status_code == 200
+    assert api.post(url, json={"actual": 5}, headers=ADMIN_HEADERS).status_code == 200  # same label again: fine
+    assert api.post(url, json={"actual": 6}, headers=ADMIN_HEADERS).status_code == 409
     unknown = "/wine/predictions/00000000-0000-0000-0000-000000000000/actual"
-    assert api.post(unknown, json={"actual": 5}, headers=ADMIN).status_code == 404
+    assert api.post(unknown, json={"actual": 5}, headers=ADMIN_HEADERS).status_code == 404
 
 
 def test_pending_predicts_each_stored_sample_once_with_its_true_label(api: TestClient, db) -> None:  # type: ignore[no-untyped-def]
@@ -93,9 +97,9 @@ def test_pending_predicts_each_stored_sample_once_with_its_true_label(api: TestC
             conn, IRIS, [NewSample(IRIS_OK, label="setosa"), NewSample(VIRGINICA, label="virginica")], "synthetic"
         )
     assert api.post("/iris/predict/pending").status_code == 401
-    first = api.post("/iris/predict/pending", headers=ADMIN).json()
+    first = api.post("/iris/predict/pending", headers=ADMIN_HEADERS).json()
     assert first["predicted"] == 2 and first["model_version"] == 1
-    assert api.post("/iris/predict/pending", headers=ADMIN).json()["predicted"] == 0
+    assert api.post("/iris/predict/pending", headers=ADMIN_HEADERS).json()["predicted"] == 0
     cm = api.get("/iris/confusion-matrix", params={"source": "synthetic"}).json()
     assert cm["total"] == 2 and cm["matrix"][0][0] == 1 and cm["matrix"][2][2] == 1
     items = api.get("/iris/history", params={"source": "synthetic"}).json()["items"]

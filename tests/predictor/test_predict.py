@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from dailyml.datasets import IRIS, WINE
 from dailyml.featurestore import count_samples
-from tests.predictor.conftest import IRIS_OK, WINE_OK, flush
+from tests.predictor.conftest import flush
+from tests.support.examples import IRIS_OK, WINE_OK
 
 
 def test_iris_predict_returns_variety_probabilities_and_version(api: TestClient) -> None:

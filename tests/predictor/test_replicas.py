@@ -13,7 +13,8 @@ import pytest
 from dailyml.bootstrap import train_and_register
 from dailyml.datasets import IRIS
 from dailyml.registry import Registry
-from tests.predictor.conftest import ADMIN, IRIS_OK
+from tests.support.credentials import ADMIN_HEADERS
+from tests.support.examples import IRIS_OK
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 
@@ -50,7 +51,9 @@ def test_champion_change_reaches_every_replica_without_failures(postgres_db, tmp
             t.start()
         # Both replicas answer under load before the promotion.
         wait_until(lambda: all(seen.values()) or NotYet(seen), 30, "a first answer from every replica under load")
-        assert httpx.post(f"{replicas[0].url}/iris/models/{v2.version}/promote", headers=ADMIN).status_code == 200
+        assert (
+            httpx.post(f"{replicas[0].url}/iris/models/{v2.version}/promote", headers=ADMIN_HEADERS).status_code == 200
+        )
         promoted_at = time.monotonic()
         lag: dict[str, float] = {}
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.predictor.app import tcp_listener
-from tests.conftest import Database
+from tests.support.databases import Database
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 

@@ -15,18 +15,16 @@ import httpx
 import pytest
 
 from dailyml.clients.scheduler import RunPage
-from tests.conftest import ADMIN_TOKEN, Database
-from tests.scheduler.conftest import generator_env
-from tests.scheduler.test_service import _env as scheduler_env
-from tests.scheduler.test_service import _today
+from tests.support.credentials import ADMIN_HEADERS
+from tests.support.databases import Database
+from tests.support.generator import quick_generator_env
 from tests.support.load import PredictionLoad, online_prediction_ids
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.scheduling import scheduler_env, todays_run_key
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.processes, pytest.mark.slow]
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def _status(url: str, path: str, **kwargs: object) -> int:
@@ -53,12 +51,12 @@ def test_a_postgres_outage_under_load_loses_no_prediction_and_every_service_reco
     predictor = start_service("predictor", {**db.env(), "DAILYML_LOG_RETRY_MAX_SECONDS": "0.5"}, logs)
     services: list[ServiceProcess] = [predictor]
     try:
-        generator = start_service("generator", generator_env(db), logs, timeout=180)
+        generator = start_service("generator", quick_generator_env(db), logs, timeout=180)
         services.append(generator)
         env = scheduler_env(db, predictor.url, generator.url)
         scheduler = start_service("scheduler", env, logs)
         services.append(scheduler)
-        today = _today(env)
+        today = todays_run_key(env)
 
         def daily_runs() -> RunPage:
             r = httpx.get(scheduler.url + "/runs", params={"job": "daily"}, timeout=10)
@@ -90,9 +88,13 @@ def test_a_postgres_outage_under_load_loses_no_prediction_and_every_service_reco
                 _unavailable(httpx.get(predictor.url + "/iris/history", timeout=10))
                 _unavailable(httpx.get(predictor.url + "/wine/confusion-matrix", timeout=10))
                 _unavailable(httpx.get(generator.url + "/iris/samples", timeout=10))
-                _unavailable(httpx.post(generator.url + "/iris/generate", json={"n": 1}, headers=ADMIN, timeout=30))
+                _unavailable(
+                    httpx.post(generator.url + "/iris/generate", json={"n": 1}, headers=ADMIN_HEADERS, timeout=30)
+                )
                 _unavailable(httpx.get(scheduler.url + "/runs", timeout=10))
-                _unavailable(httpx.post(scheduler.url + "/runs", json={"job": "daily"}, headers=ADMIN, timeout=60))
+                _unavailable(
+                    httpx.post(scheduler.url + "/runs", json={"job": "daily"}, headers=ADMIN_HEADERS, timeout=60)
+                )
                 readiness = httpx.get(predictor.url + "/readyz", timeout=10).json()
                 assert readiness["database"].startswith("unavailable")
                 assert readiness["prediction_log"]["pending"] > 0, readiness
@@ -129,7 +131,7 @@ def test_a_postgres_outage_under_load_loses_no_prediction_and_every_service_reco
         )
 
         # The daily run is still done once; a trigger now is told so, and reads answer again.
-        again = httpx.post(scheduler.url + "/runs", json={"job": "daily"}, headers=ADMIN, timeout=120)
+        again = httpx.post(scheduler.url + "/runs", json={"job": "daily"}, headers=ADMIN_HEADERS, timeout=120)
         assert again.status_code == 200, again.text
         assert {r["outcome"] for r in again.json()["items"]} == {"already_succeeded"}
         assert len([r for r in daily_runs().items if r.scheduled_for == today]) == 2

@@ -22,12 +22,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_TOKEN
+from tests.support.credentials import ADMIN_HEADERS
 from tests.support.examples import IRIS_OK as IRIS
 from tests.support.examples import WINE_OK as WINE
-from tests.test_openapi_fuzz import generator_app, predictor_app, scheduler_app  # noqa: F401  (fixtures)
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 JSON = {"content-type": "application/json"}
 TEN_MB = 10 * 1024 * 1024
 UUID = "6f1c1c3e-2b7a-4d38-9c7e-0d6a1f5e2b11"
@@ -289,7 +287,7 @@ def _check(app: Any, case: Case) -> None:
         params=case.params or None,
         json=case.json_body if case.content is None and case.json_body is not None else None,
         content=case.content,
-        headers={**ADMIN, **case.headers},
+        headers={**ADMIN_HEADERS, **case.headers},
     )
     assert response.status_code in case.statuses, (case.id, response.status_code, response.text[:500])
     body = response.json()
@@ -302,17 +300,17 @@ def _check(app: Any, case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CATALOGUES["predictor"], ids=lambda c: c.id)
-def test_predictor_refuses_hostile_input(case: Case, predictor_app: Any) -> None:  # noqa: F811
+def test_predictor_refuses_hostile_input(case: Case, predictor_app: Any) -> None:
     _check(predictor_app.app, case)
 
 
 @pytest.mark.parametrize("case", CATALOGUES["generator"], ids=lambda c: c.id)
-def test_generator_refuses_hostile_input(case: Case, generator_app: Any) -> None:  # noqa: F811
+def test_generator_refuses_hostile_input(case: Case, generator_app: Any) -> None:
     _check(generator_app.app, case)
 
 
 @pytest.mark.parametrize("case", CATALOGUES["scheduler"], ids=lambda c: c.id)
-def test_scheduler_refuses_hostile_input(case: Case, scheduler_app: Any) -> None:  # noqa: F811
+def test_scheduler_refuses_hostile_input(case: Case, scheduler_app: Any) -> None:
     _check(scheduler_app.app, case)
 
 

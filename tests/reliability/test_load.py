@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.load import load, stored_online, wait_log_empty
-from tests.conftest import Database
+from tests.support.databases import Database
 from tests.support.processes import start_service
 
 pytestmark = [pytest.mark.processes, pytest.mark.slow]

@@ -5,7 +5,6 @@ synchronous mode."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,27 +12,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.predictor.app import create_app
-from tests.conftest import Database
-from tests.observability.promtext import Scrape
-from tests.scheduler.outage import Switch
+from tests.support.databases import Database
 from tests.support.examples import IRIS_OK as IRIS
 from tests.support.load import online_prediction_ids
+from tests.support.observability import Scrape
+from tests.support.switch import Switch
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def database_switch(postgres_db: Database) -> Iterator[Switch]:
-    port = int(postgres_db.url.rsplit(":", 1)[1].split("/", 1)[0])
-    switch = Switch(port)
-    switch.on()
-    yield switch
-    switch.off()
-
-
 def _client(db: Database, switch: Switch, **overrides: Any) -> TestClient:
-    url = db.url.replace(f":{switch.target_port}/", f":{switch.port}/")
+    url = switch.route(db.url)
     settings = db.settings().model_copy(
         update={"database_url": url, "log_retry_max_seconds": 0.2, "model_poll_seconds": 60.0, **overrides}
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Database
+from tests.support.databases import Database
 from tests.support.load import PredictionLoad, online_prediction_ids
 from tests.support.processes import start_service
 from tests.support.waiting import wait_until

@@ -13,10 +13,9 @@ import pytest
 from dailyml.contracts import PendingResult
 from services.scheduler import runlog
 from services.scheduler.runner import Runner
-from tests.conftest import Database
-from tests.reliability.test_prediction_log import database_switch  # noqa: F401  (fixture)
-from tests.scheduler.conftest import FakeClock, fast_settings
-from tests.scheduler.outage import Switch
+from tests.support.databases import Database
+from tests.support.scheduling import FakeClock, fast_settings
+from tests.support.switch import Switch
 
 pytestmark = pytest.mark.postgres
 
@@ -40,11 +39,11 @@ class PredictorThatOutlivesTheDatabase:
 
 def test_a_run_whose_outcome_cannot_be_written_is_recorded_when_the_database_returns(
     postgres_db: Database,
-    database_switch: Switch,  # noqa: F811
+    database_switch: Switch,
 ) -> None:
     from dailyml.db import create_db_engine
 
-    url = postgres_db.url.replace(f":{database_switch.target_port}/", f":{database_switch.port}/")
+    url = database_switch.route(postgres_db.url)
     engine = create_db_engine(url)
     clock = FakeClock(datetime(2030, 3, 4, 7, 30, tzinfo=UTC))
     settings = fast_settings(backoff_seconds=0.2, backoff_max_seconds=0.5)

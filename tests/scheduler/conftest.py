@@ -9,31 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dailyml.clients.predictor import PredictorClient
-from services.scheduler.config import SchedulerSettings
 from services.scheduler.runner import Runner
-from tests.conftest import ADMIN_TOKEN, Database, _postgres_db, _sqlite_db
-from tests.scheduler.outage import Switch
+from tests.support.credentials import ADMIN_TOKEN
+from tests.support.databases import Database, fresh_database
+from tests.support.generator import quick_generator_env
 from tests.support.net import wait_http
 from tests.support.processes import ServiceProcess, start_service
-
-
-class FakeClock:
-    """A clock the test moves by hand: the scheduler's "now"."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.support.scheduling import FakeClock, fast_settings
+from tests.support.switch import Switch
 
 
 @dataclass
@@ -46,29 +36,18 @@ class Stack:
     generator_switch: Switch
 
 
-def generator_env(db: Database) -> dict[str, str]:
-    """A generator whose first start fits one quick synthesizer (these tests need samples, not fidelity)."""
-    return {
-        **db.env(),
-        "DAILYML_GENERATOR_BOOTSTRAP_ALGORITHMS": '["gaussian_copula"]',
-        "DAILYML_GENERATOR_BOOTSTRAP_REPORT_ROWS": "100",
-        "DAILYML_GENERATOR_BOOTSTRAP_TREES": "5",
-    }
-
-
 @pytest.fixture(scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp_path = tmp_path_factory.mktemp(f"scheduler-{request.param}")
-    if request.param == "sqlite":
-        db = _sqlite_db(request.getfixturevalue("sqlite_template"), tmp_path)
-    else:
-        server = request.getfixturevalue("postgres_server")
-        db = _postgres_db(server, request.getfixturevalue("postgres_template"), tmp_path)
-    logs = tmp_path / "logs"
+    with fresh_database(request, request.param, tmp_path) as db:
+        yield from _stack_on(db, tmp_path / "logs")
+
+
+def _stack_on(db: Database, logs: Path) -> Iterator[Stack]:
     # Both start at once; the generator's wait covers most of the predictor's.
     predictor = start_service("predictor", db.env(), logs, ready_path=None)
     try:
-        generator = start_service("generator", generator_env(db), logs, timeout=180)
+        generator = start_service("generator", quick_generator_env(db), logs, timeout=180)
         wait_http(predictor.url + "/readyz", timeout=120)
     except BaseException:
         predictor.stop()
@@ -79,27 +58,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     switch.off()
     generator.stop()
     predictor.stop()
-    db.engine.dispose()
-    if db.backend == "postgres":
-        request.getfixturevalue("postgres_server").drop_database(db.url.rsplit("/", 1)[-1])
-
-
-def fast_settings(**overrides: Any) -> SchedulerSettings:
-    """Scheduler settings for tests: quick retries, no long waits, no first-start run (these
-    tests drive the cron, catch-up and retry paths; test_any_hour.py covers the first start)."""
-    values: dict[str, Any] = {
-        "run_on_first_start": False,
-        "daily_cron": "0 6 * * *",
-        "retrain_cron": "0 7 * * mon",
-        "backoff_seconds": 0.2,
-        "backoff_max_seconds": 0.5,
-        "http_attempts": 3,
-        "job_poll_seconds": 0.3,
-        "train_profile": "fast",
-        "http_timeout_seconds": 30,
-    }
-    values.update(overrides)
-    return SchedulerSettings(**values)
 
 
 @pytest.fixture

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from dailyml.clients.scheduler import RunOut, SchedulerClient
-from tests.conftest import ADMIN_TOKEN, Database, fresh_database
 from tests.scheduler.conftest import Stack
 from tests.support import clock
+from tests.support.credentials import ADMIN_TOKEN
+from tests.support.databases import Database, fresh_database
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import NotYet, wait_until
 

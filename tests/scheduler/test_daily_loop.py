@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from dailyml.tables import GenerationRequest, Prediction, Run, Sample
 from services.scheduler import runlog
 from services.scheduler.runner import Runner
-from tests.conftest import Database
-from tests.scheduler.conftest import FakeClock, Stack, make_runner, predictor_client
+from tests.scheduler.conftest import Stack, make_runner, predictor_client
+from tests.support.databases import Database
+from tests.support.scheduling import FakeClock
 
 pytestmark = pytest.mark.processes
 

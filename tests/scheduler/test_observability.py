@@ -11,9 +11,10 @@ from prometheus_client import REGISTRY
 
 from dailyml.observability.context import request_scope
 from services.scheduler.telemetry import record_last_successes
-from tests.observability.promtext import Scrape
-from tests.scheduler.conftest import FakeClock, Stack, make_runner
+from tests.scheduler.conftest import Stack, make_runner
+from tests.support.observability import Scrape
 from tests.support.processes import ServiceProcess
+from tests.support.scheduling import FakeClock
 from tests.support.waiting import NotYet, wait_until
 
 pytestmark = pytest.mark.processes

@@ -6,7 +6,8 @@ import pytest
 
 from dailyml.clients.predictor import PredictorClient
 from services.scheduler import runlog
-from tests.scheduler.conftest import FakeClock, Stack, make_runner, predictor_client
+from tests.scheduler.conftest import Stack, make_runner, predictor_client
+from tests.support.scheduling import FakeClock
 from tests.support.waiting import NotYet, wait_until
 
 pytestmark = pytest.mark.processes

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from services.scheduler import runlog
-from tests.conftest import Database
+from tests.support.databases import Database
 
 NOW = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)
 STALE = timedelta(minutes=30)

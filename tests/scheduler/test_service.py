@@ -17,43 +17,18 @@ import sqlalchemy as sa
 from dailyml.clients.scheduler import RunOut, RunPage, SchedulerClient
 from dailyml.tables import GenerationRequest, Sample
 from services.scheduler.periods import Cron
-from tests.conftest import ADMIN_TOKEN, Database
 from tests.scheduler.conftest import Stack
 from tests.support import clock
+from tests.support.credentials import ADMIN_TOKEN
+from tests.support.databases import Database
 from tests.support.net import free_port, wait_http
 from tests.support.processes import start_service
+from tests.support.scheduling import scheduler_env, todays_run_key
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.processes
 
 SAMPLES_PER_DAY = 2
-
-
-def _env(db: Database, predictor_url: str, generator_url: str) -> dict[str, str]:
-    return {
-        **db.env(),
-        "DAILYML_PREDICTOR_URL": predictor_url,
-        "DAILYML_GENERATOR_URL": generator_url,
-        # Fired an hour ago with a two-hour grace: today's run is due at start-up (a catch-up) at
-        # any hour, and the next day begins almost a day later, never during the test.
-        "DAILYML_SCHEDULER_DAILY_CRON": clock.daily_cron_fired(timedelta(hours=1)),
-        "DAILYML_SCHEDULER_MISFIRE_GRACE_HOURS": "2",
-        # Last fired half a year ago: retraining stays out of these tests.
-        "DAILYML_SCHEDULER_RETRAIN_CRON": clock.yearly_cron_fired(timedelta(days=180)),
-        "DAILYML_SCHEDULER_RETRY_INTERVAL_SECONDS": "1",
-        "DAILYML_SCHEDULER_MAX_ATTEMPTS": "1000",
-        "DAILYML_SCHEDULER_HTTP_ATTEMPTS": "2",
-        "DAILYML_SCHEDULER_BACKOFF_SECONDS": "0.2",
-        "DAILYML_SCHEDULER_SAMPLES_PER_DAY": str(SAMPLES_PER_DAY),
-    }
-
-
-def _today(env: dict[str, str]) -> str:
-    """The run key of the daily cron in ``env`` now: the date of its latest fire."""
-    cron = Cron(env["DAILYML_SCHEDULER_DAILY_CRON"], str(clock.scheduler_timezone()))
-    fire = cron.latest_fire(clock.now())
-    assert fire is not None
-    return cron.run_key(fire)
 
 
 def _synthetic_count(db: Database) -> dict[str, int]:
@@ -70,9 +45,9 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
     stack: Stack, tmp_path: Path
 ) -> None:
     db, logs = stack.db, tmp_path / "logs"
-    env = _env(db, stack.predictor.url, stack.generator_switch.url)
+    env = scheduler_env(db, stack.predictor.url, stack.generator_switch.url, SAMPLES_PER_DAY)
     before = _synthetic_count(db)
-    today = _today(env)
+    today = todays_run_key(env)
     stack.generator_switch.off()  # the generator is down
 
     # Two schedulers started by mistake, at once, while the generator is down.
@@ -150,7 +125,7 @@ def test_two_schedulers_through_a_generator_outage_and_a_restart_run_each_day_on
 def test_run_log_api_validates_and_describes_the_schedule(db: Database, tmp_path: Path) -> None:
     port = free_port()  # nothing listens there: the jobs fail, the API must still answer
     env = {
-        **_env(db, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}"),
+        **scheduler_env(db, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}", SAMPLES_PER_DAY),
         "DAILYML_SCHEDULER_RETRY_INTERVAL_SECONDS": "3600",
         "DAILYML_SCHEDULER_HTTP_ATTEMPTS": "1",
     }
@@ -171,7 +146,7 @@ def test_run_log_api_validates_and_describes_the_schedule(db: Database, tmp_path
         latest = cron.latest_fire(clock.now())
         assert latest is not None and jobs["daily"].next_run_time > clock.now()
         assert timedelta(hours=23) <= jobs["daily"].next_run_time - latest <= timedelta(hours=25)
-        assert jobs["daily"].current_period == _today(env)
+        assert jobs["daily"].current_period == todays_run_key(env)
 
         wait_until(lambda: "tick done" in scheduler.log(), 30, "the start-up tick")
         failed = SchedulerClient(url).runs(job="daily", dataset="wine")

@@ -28,8 +28,9 @@ from dailyml.synth.fitting import KIND as SYNTH_KIND
 from dailyml.synth.fitting import load as load_synthesizer
 from dailyml.tables import ModelAlias, ModelVersion
 from services.predictor.app import create_app
-from tests.conftest import ADMIN_TOKEN, ARTIFACT_KEY, Database
-from tests.predictor.conftest import ADMIN, IRIS_OK
+from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN, ARTIFACT_KEY
+from tests.support.databases import Database
+from tests.support.examples import IRIS_OK
 from tests.support.waiting import wait_until
 
 OTHER_KEY = "a-different-artifact-key-5b8e1d"
@@ -248,7 +249,7 @@ def test_promoting_a_version_that_cannot_be_loaded_answers_409_and_keeps_the_cha
     db: Database, api: TestClient
 ) -> None:
     forged = _register(_registry(db, key=None), _champion_bytes(db))
-    response = api.post(f"/iris/models/{forged.version}/promote", headers=ADMIN)
+    response = api.post(f"/iris/models/{forged.version}/promote", headers=ADMIN_HEADERS)
     assert response.status_code == 409, response.text
     body = response.json()
     assert body["error"] == "artifact_rejected"
@@ -259,20 +260,20 @@ def test_promoting_a_version_that_cannot_be_loaded_answers_409_and_keeps_the_cha
     assert _iris_version(api) == 1
     # A signed version promotes as before.
     good = _register(_registry(db), _champion_bytes(db))
-    assert api.post(f"/iris/models/{good.version}/promote", headers=ADMIN).status_code == 200
+    assert api.post(f"/iris/models/{good.version}/promote", headers=ADMIN_HEADERS).status_code == 200
     assert _iris_version(api) == good.version
 
 
 def test_rolling_back_to_a_version_that_cannot_be_loaded_answers_409(db: Database, api: TestClient) -> None:
     good = _register(_registry(db), _champion_bytes(db))
-    assert api.post(f"/iris/models/{good.version}/promote", headers=ADMIN).status_code == 200
+    assert api.post(f"/iris/models/{good.version}/promote", headers=ADMIN_HEADERS).status_code == 200
     with db.engine.begin() as conn:  # version 1's signature is wiped behind the API's back
         conn.execute(
             sa.update(ModelVersion)
             .where(ModelVersion.dataset == "iris", ModelVersion.kind == "model", ModelVersion.version == 1)
             .values(artifact_signature=None)
         )
-    response = api.post("/iris/models/rollback", headers=ADMIN)
+    response = api.post("/iris/models/rollback", headers=ADMIN_HEADERS)
     assert response.status_code == 409 and response.json()["error"] == "artifact_rejected", response.text
     assert api.get("/iris/models").json()["champion"] == good.version
 
@@ -313,7 +314,7 @@ def test_a_refused_default_synthesizer_keeps_the_old_one_and_readyz_degraded(db:
     from dailyml.synth.fitting import DEFAULT, fit_and_register
     from services.generator.app import create_app as create_generator
     from services.generator.config import GeneratorConfig
-    from tests.generator.conftest import TEST_FIT
+    from tests.support.generator import TEST_FIT
 
     registry = _registry(db)
     for name in ("iris", "wine"):
@@ -346,5 +347,5 @@ def test_a_refused_default_synthesizer_keeps_the_old_one_and_readyz_degraded(db:
         assert ready["status"] == "degraded" and ready["synthesizers"]["iris"] == good.version
         refused = ready["degraded_synthesizers"]["iris"]
         assert refused["version"] == forged.version and refused["refused"] and "not signed" in refused["error"]
-        generated = client.post("/iris/generate", json={"n": 2}, headers=ADMIN)
+        generated = client.post("/iris/generate", json={"n": 2}, headers=ADMIN_HEADERS)
         assert generated.status_code == 200 and generated.json()["synthesizer_version"] == good.version

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from dailyml.contracts import MAX_BATCH
 from dailyml.datasets import WINE
 from dailyml.settings import Settings
-from tests.conftest import Database
-from tests.predictor.conftest import IRIS_OK, WINE_OK
+from tests.support.databases import Database
+from tests.support.examples import IRIS_OK, WINE_OK
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from dailyml.datasets import IRIS
 from dailyml.featurestore import history
 from dailyml.registry import Registry
 from dailyml.settings import Settings
-from tests.conftest import ADMIN_TOKEN, Database
-from tests.predictor.conftest import ADMIN, IRIS_OK
+from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN
+from tests.support.databases import Database
+from tests.support.examples import IRIS_OK
 
 
 def test_an_actual_posted_right_after_its_prediction_is_accepted(db: Database) -> None:
@@ -32,7 +33,9 @@ def test_an_actual_posted_right_after_its_prediction_is_accepted(db: Database) -
             p = client.post("/iris/predict", json=IRIS_OK | {"sepal_length": 4.5 + (i % 10) / 10})
             assert p.status_code == 200
             prediction_id = p.json()["prediction_id"]
-            r = client.post(f"/iris/predictions/{prediction_id}/actual", json={"actual": "setosa"}, headers=ADMIN)
+            r = client.post(
+                f"/iris/predictions/{prediction_id}/actual", json={"actual": "setosa"}, headers=ADMIN_HEADERS
+            )
             assert r.status_code == 200, f"attempt {i}: {r.status_code} {r.text}"
             assert r.json()["actual"] == "setosa"
             ids.append(prediction_id)
@@ -46,7 +49,9 @@ def test_an_unknown_prediction_is_still_404(sqlite_db: Database) -> None:
 
     with TestClient(create_app(sqlite_db.settings())) as client:
         r = client.post(
-            "/iris/predictions/00000000-0000-0000-0000-000000000000/actual", json={"actual": "setosa"}, headers=ADMIN
+            "/iris/predictions/00000000-0000-0000-0000-000000000000/actual",
+            json={"actual": "setosa"},
+            headers=ADMIN_HEADERS,
         )
         assert r.status_code == 404 and r.json()["error"] == "not_found"
 

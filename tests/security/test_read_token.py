@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from dailyml.settings import Settings
-from tests.conftest import ADMIN_TOKEN, Database
-from tests.predictor.conftest import IRIS_OK
+from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN
+from tests.support.databases import Database
+from tests.support.examples import IRIS_OK
 
 READ_TOKEN = "test-read-token-9876543210abc"
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 WRONG = {"Authorization": "Bearer not-the-read-token-0123456789"}
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ def test_predictor_reads_need_the_read_or_admin_token(predictor: TestClient, pat
     _refused(predictor.get(path))
     _refused(predictor.get(path, headers=WRONG))
     assert predictor.get(path, headers=READ).status_code == 200
-    assert predictor.get(path, headers=ADMIN).status_code == 200
+    assert predictor.get(path, headers=ADMIN_HEADERS).status_code == 200
 
 
 @pytest.mark.parametrize("path", OPEN)
@@ -81,7 +81,7 @@ def test_predict_can_require_a_token(sqlite_db: Database) -> None:
         _refused(client.post("/iris/predict", json=IRIS_OK))
         _refused(client.post("/iris/predict/batch", json={"instances": [IRIS_OK]}))
         assert client.post("/iris/predict", json=IRIS_OK, headers=READ).status_code == 200
-        assert client.post("/iris/predict", json=IRIS_OK, headers=ADMIN).status_code == 200
+        assert client.post("/iris/predict", json=IRIS_OK, headers=ADMIN_HEADERS).status_code == 200
 
 
 def test_without_a_read_token_reads_stay_open(sqlite_db: Database) -> None:

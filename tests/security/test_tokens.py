@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from dailyml.settings import Settings
 from services.predictor.app import create_app
-from tests.conftest import ADMIN_TOKEN, Database
+from tests.support.credentials import ADMIN_TOKEN
+from tests.support.databases import Database
 from tests.support.processes import start_service
 
 

@@ -24,6 +24,10 @@ class Switch:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def route(self, url: str) -> str:
+        """``url`` (a database's, a service's) going through the switch instead of straight to its target."""
+        return url.replace(f":{self.target_port}/", f":{self.port}/")
+
     def on(self) -> None:
         if self._listener is None:
             self._listener = socket.create_server(("127.0.0.1", self.port))

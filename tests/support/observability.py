@@ -1,4 +1,5 @@
-"""Reading /metrics as Prometheus does: prometheus-client's own parser, samples by name and labels."""
+"""Reading what a service reports: its /metrics as Prometheus does (prometheus-client's own parser),
+and its JSON log lines."""
 
 from __future__ import annotations
 
