@@ -33,10 +33,10 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # `bench._support` when run as a script
 
-from tests.support.load import BODIES  # noqa: E402
-from tests.support.processes import ServiceProcess, start_service  # noqa: E402
+from bench._support import start_service  # noqa: E402
+from dailyml.datasets import SPECS  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 
@@ -88,7 +88,7 @@ async def _load(url: str, path: str, body: dict[str, object], seconds: float, co
 def load(url: str, dataset: str, seconds: float, connections: int) -> Run:
     """``seconds`` of ``connections`` concurrent one-row predictions of ``dataset``; every
     request sent is answered (or failed) before this returns."""
-    return asyncio.run(_load(url, f"/{dataset}/predict", BODIES[dataset], seconds, connections))
+    return asyncio.run(_load(url, f"/{dataset}/predict", SPECS[dataset].example_row, seconds, connections))
 
 
 def rss_mb(pid: int) -> float:
@@ -120,10 +120,11 @@ def stored_online(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def wait_log_empty(service: ServiceProcess, timeout: float = 120) -> None:
+def wait_log_empty(url: str, timeout: float = 120) -> None:
+    """Until the predictor at ``url`` has written every prediction it answered."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if httpx.get(service.url + "/readyz", timeout=30).json()["prediction_log"]["pending"] == 0:
+        if httpx.get(url + "/readyz", timeout=30).json()["prediction_log"]["pending"] == 0:
             return
         time.sleep(0.2)
     raise RuntimeError("the prediction log did not empty")
@@ -157,14 +158,14 @@ def main() -> int:
         pid = service.proc.pid
         for dataset in datasets:
             load(service.url, dataset, args.warmup, args.connections)
-        wait_log_empty(service)
+        wait_log_empty(service.url)
         warm_rss, warm_fds = rss_mb(pid), open_fds(pid)
         print(f"after warm-up: RSS {warm_rss:.0f} MB, {warm_fds} open fds", flush=True)
         runs = []
         for dataset in datasets:
             before = stored_online(database_url)[dataset]
             run = load(service.url, dataset, args.duration, args.connections)
-            wait_log_empty(service)
+            wait_log_empty(service.url)
             stored = stored_online(database_url)[dataset] - before
             runs.append(run)
             print(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # `bench._support` when run as a script
 
 from dailyml import featurestore as fs  # noqa: E402
 from dailyml.datasets import IRIS  # noqa: E402
@@ -110,7 +110,7 @@ def measure(url: str, repeat: int = 3) -> dict[str, float]:
 def run(sizes: tuple[int, ...], shares: tuple[float, ...], *, postgres: bool, quick: bool = False) -> None:
     """Confusion matrix and metrics latency at each size and labelled share, SQLite and (when its
     binaries are here) PostgreSQL; one table, ratios to the smallest size."""
-    from tests.support.postgres import postgres_binaries, start_postgres
+    from bench._support import postgres_binaries, start_postgres
 
     backends: list[tuple[str, Any]] = [("sqlite", None)]
     server = None

@@ -48,28 +48,15 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # `bench._support` when run as a script
 
-from tests.support.net import free_port  # noqa: E402
+from bench._support import free_port  # noqa: E402
+from dailyml.datasets import SPECS  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token-0123456789"
-IRIS = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8}
-WINE = {
-    "wine_type": "white",
-    "fixed_acidity": 7.0,
-    "volatile_acidity": 0.27,
-    "citric_acid": 0.36,
-    "residual_sugar": 20.7,
-    "chlorides": 0.045,
-    "free_sulfur_dioxide": 45.0,
-    "total_sulfur_dioxide": 170.0,
-    "density": 1.001,
-    "ph": 3.0,
-    "sulphates": 0.45,
-    "alcohol": 8.8,
-}
-BODIES = {"iris": IRIS, "wine": WINE}
+# One valid row per dataset, each spec's own example (the body of every single-row request).
+BODIES = {name: SPECS[name].example_row for name in ("iris", "wine")}
+WINE = BODIES["wine"]
 
 
 def say(*args: Any) -> None:

@@ -2,7 +2,7 @@
 dashboard polling and a trickle of predictions, loopback only; no growth allowed in memory, open
 file descriptors or database connections.
 
-Starts its own PostgreSQL (``initdb`` + ``pg_ctl``, as the tests do), bootstraps it, and runs the
+Starts its own PostgreSQL (``initdb`` + ``pg_ctl``: bench/_support.py), bootstraps it, and runs the
 predictor, the generator and the scheduler (``DAILYML_SCHEDULER_FAST=true``: the daily loop each
 minute) as real processes. Meanwhile:
 
@@ -33,12 +33,11 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # `bench.…` when run as a script
 
+from bench._support import Service, start_postgres, start_service  # noqa: E402
 from bench.load import ADMIN_TOKEN, open_fds, rss_mb  # noqa: E402
-from tests.support.load import BODIES  # noqa: E402
-from tests.support.postgres import start_postgres  # noqa: E402
-from tests.support.processes import ServiceProcess, start_service  # noqa: E402
+from dailyml.datasets import SPECS  # noqa: E402
 
 SERVICES = ("predictor", "generator", "scheduler")
 
@@ -58,7 +57,7 @@ def predictions(url: str, rate: float, stop: threading.Event, tally: Counter[str
             dataset = ("iris", "wine")[turn % 2]
             turn += 1
             try:
-                status = client.post(f"/{dataset}/predict", json=BODIES[dataset]).status_code
+                status = client.post(f"/{dataset}/predict", json=SPECS[dataset].example_row).status_code
                 tally["predict_200" if status == 200 else f"predict_{status}"] += 1
             except httpx.HTTPError as exc:
                 tally[f"predict_{type(exc).__name__}"] += 1
@@ -91,7 +90,7 @@ def main() -> int:
     args = parser.parse_args()
 
     server = start_postgres()
-    started: dict[str, ServiceProcess] = {}
+    started: dict[str, Service] = {}
     stop = threading.Event()
     tally: Counter[str] = Counter()
     failures: list[str] = []

@@ -20,7 +20,7 @@ def test_64_connections_get_no_error_and_every_answer_is_stored(sqlite_db: Datab
         for dataset in ("iris", "wine"):
             before = stored_online(sqlite_db.url)[dataset]
             run = load(predictor.url, dataset, seconds=5, connections=64)
-            wait_log_empty(predictor)
+            wait_log_empty(predictor.url)
             stored = stored_online(sqlite_db.url)[dataset] - before
             print(f"{run.path}: {run.ok} answered 200 in {run.seconds:.1f} s, {run.errors} errors, {stored} stored")
             assert run.ok > 0 and run.errors == 0, run.statuses
