@@ -19,12 +19,14 @@ from frontends.gradio_app.app import (
     build_app,
 )
 from tests.frontends.conftest import Stack, launch_in_process
+from tests.support.examples import IRIS_OK, WINE_OK
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.processes
 
-IRIS_SETOSA = (5.1, 3.5, 1.4, 0.2)
-WINE_RED = ("red", 7.4, 0.7, 0.0, 1.9, 0.076, 11.0, 34.0, 0.9978, 3.51, 0.56, 9.4)
+# The inputs in feature order: each spec's example row (a setosa, a red wine).
+IRIS_SETOSA = tuple(IRIS_OK.values())
+WINE_RED = tuple(WINE_OK.values())
 
 
 def _serve(predictor_url: str) -> Iterator[Client]:
@@ -53,7 +55,8 @@ def test_iris_prediction_shows_variety_probabilities_version_and_flower(app: Cli
     confidences = {c["label"]: c["confidence"] for c in probabilities["confidences"]}
     assert set(confidences) == {"setosa", "versicolor", "virginica"}
     assert sum(confidences.values()) == pytest.approx(1.0, abs=1e-6)
-    assert 'data-part="sepal"' in drawing and "sepal 5.1 × 3.5 cm" in drawing
+    assert 'data-part="sepal"' in drawing
+    assert f"sepal {IRIS_OK['sepal_length']} × {IRIS_OK['sepal_width']} cm" in drawing
     assert note == ""
 
 

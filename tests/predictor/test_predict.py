@@ -3,6 +3,7 @@ field and the rule, and stores nothing."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -58,7 +59,8 @@ def test_bad_iris_input_is_a_422_naming_field_and_rule(api: TestClient, body: di
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_refused(api: TestClient, literal: str) -> None:
-    raw = '{"sepal_length": %s, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}' % literal
+    raw = json.dumps(IRIS_OK | {"sepal_length": float(literal)})  # NaN, Infinity, -Infinity: JSON literals
+    assert literal in raw
     r = api.post("/iris/predict", content=raw, headers={"Content-Type": "application/json"})
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "sepal_length"

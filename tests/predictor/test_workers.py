@@ -13,6 +13,7 @@ import pytest
 
 from services.predictor.app import tcp_listener
 from tests.support.databases import Database
+from tests.support.examples import IRIS_OK
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
 
@@ -56,8 +57,7 @@ def test_two_workers_serve_predictions(sqlite_db: Database, tmp_path: Path) -> N
     service = start_service("predictor", env, tmp_path / "logs")
     try:
         with httpx.Client(base_url=service.url, timeout=30) as client:
-            body = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-            answers = [client.post("/iris/predict", json=body) for _ in range(20)]
+            answers = [client.post("/iris/predict", json=IRIS_OK) for _ in range(20)]
         assert all(r.status_code == 200 and r.json()["variety"] == "setosa" for r in answers)
         # Two worker processes, each through its own start-up (champions loaded, log writer on).
         wait_until(

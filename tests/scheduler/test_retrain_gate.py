@@ -7,16 +7,15 @@ import pytest
 from dailyml.clients.predictor import PredictorClient
 from services.scheduler import runlog
 from tests.scheduler.conftest import Stack, make_runner, predictor_client
+from tests.support.examples import IRIS_OK
 from tests.support.scheduling import FakeClock
 from tests.support.waiting import NotYet, wait_until
 
 pytestmark = pytest.mark.processes
 
-IRIS_ROW = {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.5}
-
 
 def _served_version(client: PredictorClient) -> int:
-    return int(client.predict("iris", IRIS_ROW)["model_version"])
+    return int(client.predict("iris", IRIS_OK)["model_version"])
 
 
 def test_gate_refuses_a_challenger_below_the_margin_then_promotes_one_above_it(stack: Stack, clock: FakeClock) -> None:
