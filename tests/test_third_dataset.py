@@ -87,8 +87,8 @@ if __name__.startswith("tests"):  # pytest's import; not a dailyml process loadi
     import httpx
     import pytest
 
-    from tests.conftest import ADMIN_TOKEN, ARTIFACT_KEY
     from tests.support import clock
+    from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN, ARTIFACT_KEY
     from tests.support.processes import ServiceProcess, start_service
     from tests.support.waiting import TIMEOUT_SCALE, NotYet, wait_until
 
@@ -98,8 +98,6 @@ if __name__.startswith("tests"):  # pytest's import; not a dailyml process loadi
 
     def scaled(seconds: float) -> float:
         return seconds * TIMEOUT_SCALE
-
-    ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
     @dataclass
     class Stack:
@@ -111,12 +109,12 @@ if __name__.startswith("tests"):  # pytest's import; not a dailyml process loadi
             return self.services[name].url
 
         def get(self, service: str, path: str, **params: Any) -> Any:
-            response = httpx.get(self.url(service) + path, params=params, headers=ADMIN, timeout=scaled(60))
+            response = httpx.get(self.url(service) + path, params=params, headers=ADMIN_HEADERS, timeout=scaled(60))
             assert response.status_code == 200, response.text
             return response.json()
 
         def post(self, service: str, path: str, body: Any = None, *, timeout: float = 60) -> Any:
-            response = httpx.post(self.url(service) + path, json=body, headers=ADMIN, timeout=scaled(timeout))
+            response = httpx.post(self.url(service) + path, json=body, headers=ADMIN_HEADERS, timeout=scaled(timeout))
             assert response.status_code in (200, 201, 202), response.text
             return response.json()
 
