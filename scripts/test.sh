@@ -56,18 +56,25 @@ CLOCK_RUNS=(
   "2026-12-01T23:59:30Z UTC"
   "2026-03-29T00:59:30Z Europe/Paris"
 )
-declare -a clock_results=()
+# The three instants run at once (each in its own pytest session and temporary folders): their
+# time is mostly spent waiting for service processes, and the suite's deadlines are sized for a
+# loaded machine. Each one's output is printed whole when all have ended.
+declare -a clock_pids=() clock_logs=() clock_names=()
 for run in "${CLOCK_RUNS[@]}"; do
   read -r instant zone <<<"$run"
-  echo "=== clock at $instant, scheduler time zone $zone ==="
-  if DAILYML_TEST_CLOCK="$instant" DAILYML_SCHEDULER_TIMEZONE="$zone" \
-      .venv/bin/python -m pytest -q -n "${DAILYML_TEST_WORKERS:-3}" --dist loadfile -m "not postgres" --deselect tests/scheduler/test_any_hour.py \
-      "${CLOCK_SUITES[@]}" "$@"; then
-    clock_results+=("passed: clock at $instant ($zone)")
-  else
-    clock_results+=("FAILED: clock at $instant ($zone)")
-    status=1
-  fi
+  log="$(mktemp -t dailyml-clock.XXXXXX)"
+  DAILYML_TEST_CLOCK="$instant" DAILYML_SCHEDULER_TIMEZONE="$zone" \
+    .venv/bin/python -m pytest -q -n "${DAILYML_TEST_CLOCK_WORKERS:-2}" --dist loadfile -m "not postgres" \
+    --deselect tests/scheduler/test_any_hour.py "${CLOCK_SUITES[@]}" "$@" >"$log" 2>&1 &
+  clock_pids+=("$!") clock_logs+=("$log") clock_names+=("clock at $instant ($zone)")
+done
+declare -a clock_results=()
+for i in "${!clock_pids[@]}"; do
+  if wait "${clock_pids[$i]}"; then result="passed"; else result="FAILED"; status=1; fi
+  echo "=== ${clock_names[$i]}: $result ==="
+  cat "${clock_logs[$i]}"
+  rm -f "${clock_logs[$i]}"
+  clock_results+=("$result: ${clock_names[$i]}")
 done
 printf '%s\n' "${clock_results[@]}"
 exit "$status"

@@ -237,20 +237,20 @@ if __name__.startswith("tests"):  # pytest's import; not a dailyml process loadi
         assert all(NAME in job["datasets"] for job in stack.get("scheduler", "/schedule")["jobs"])
 
     def test_gradio_app_has_a_tab_for_it(stack: Stack) -> None:
-        from tests.support.browser import open_page
+        from tests.support.browser import PAGE_TIMEOUT_MS, open_page
 
         with open_page() as page:
             page.goto(stack.url("gradio"))
             page.get_by_role("tab", name=BREAST_CANCER.title).click()
             page.locator(f"#{NAME}-predict").click()
             result = page.locator(f"#{NAME}-result")
-            result.get_by_text(re.compile(r"malignant|benign")).first.wait_for(timeout=scaled(60) * 1000)
+            result.get_by_text(re.compile(r"malignant|benign")).first.wait_for(timeout=PAGE_TIMEOUT_MS)
             assert "model version v1" in result.inner_text()
 
     def test_dashboard_shows_it(stack: Stack) -> None:
-        from tests.support.browser import open_page
+        from tests.support.browser import PAGE_TIMEOUT_MS, open_page
 
         with open_page() as page:
             page.goto(stack.url("dashboard") + f"/?dataset={NAME}")
-            page.get_by_text(f"{BREAST_CANCER.title} · monitoring").first.wait_for(timeout=scaled(90) * 1000)
-            page.get_by_text(re.compile(r"labelled predictions")).first.wait_for(timeout=scaled(90) * 1000)
+            page.get_by_text(f"{BREAST_CANCER.title} · monitoring").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.get_by_text(re.compile(r"labelled predictions")).first.wait_for(timeout=PAGE_TIMEOUT_MS)

@@ -33,7 +33,7 @@ from dailyml.datasets import IRIS as IRIS_SPEC
 from tests.deploy.engine import Engine, docker_engine, why_unavailable
 from tests.deploy.manifests import K8S, REPO, kustomize, write_env_file
 from tests.support import clock, requirements
-from tests.support.browser import open_page
+from tests.support.browser import PAGE_TIMEOUT_MS, open_page
 from tests.support.credentials import ADMIN_TOKEN
 from tests.support.examples import IRIS_OK as IRIS
 from tests.support.examples import WINE_OK as WINE
@@ -262,9 +262,9 @@ def test_dashboard_and_gradio_in_chromium(stack: Stack) -> None:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(stack.url("dashboard") + "/?dataset=iris", wait_until="domcontentloaded")
         try:
-            page.get_by_role("heading", name=f"{IRIS_SPEC.title} · monitoring").wait_for(timeout=90_000)
-            page.get_by_text("Confusion matrix").first.wait_for(timeout=60_000)
-            page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=60_000)
+            page.get_by_role("heading", name=f"{IRIS_SPEC.title} · monitoring").wait_for(timeout=2 * PAGE_TIMEOUT_MS)
+            page.get_by_text("Confusion matrix").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=PAGE_TIMEOUT_MS)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
             raise
@@ -272,11 +272,11 @@ def test_dashboard_and_gradio_in_chromium(stack: Stack) -> None:
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
         page.goto(stack.url("gradio"), wait_until="domcontentloaded")
-        page.locator("gradio-app").wait_for(timeout=90_000)
+        page.locator("gradio-app").wait_for(timeout=2 * PAGE_TIMEOUT_MS)
         # A prediction through the UI: Gradio -> predictor over HTTP, answered by the champion.
         page.get_by_role("button", name="Predict").first.click()
         try:
-            page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=90_000)
+            page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=2 * PAGE_TIMEOUT_MS)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "gradio-failure.png"), full_page=True)
             raise

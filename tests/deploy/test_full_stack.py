@@ -26,7 +26,7 @@ from dailyml.datasets import IRIS
 from dailyml.observability.context import request_scope
 from tests.deploy.manifests import REPO, compose_model, write_env_file
 from tests.support import clock
-from tests.support.browser import open_page
+from tests.support.browser import PAGE_TIMEOUT_MS, open_page
 from tests.support.credentials import ADMIN_TOKEN, ARTIFACT_KEY
 from tests.support.net import free_port
 from tests.support.observability import Scrape, wait_for_log_lines
@@ -336,22 +336,22 @@ def test_dashboard_and_gradio_load_in_a_real_browser(stack: Stack) -> None:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(stack.url("dashboard") + "/?dataset=iris", wait_until="domcontentloaded")
         try:
-            page.get_by_role("heading", name=f"{IRIS.title} · monitoring").wait_for(timeout=60_000)
+            page.get_by_role("heading", name=f"{IRIS.title} · monitoring").wait_for(timeout=PAGE_TIMEOUT_MS)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
             raise
-        page.get_by_text("Confusion matrix").first.wait_for(timeout=30_000)
+        page.get_by_text("Confusion matrix").first.wait_for(timeout=PAGE_TIMEOUT_MS)
         champion = current_champion(stack.url("predictor"))
-        page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text(f"v{champion}", exact=True).first.wait_for(timeout=PAGE_TIMEOUT_MS)
         page.wait_for_timeout(2000)  # let the charts draw before the screenshot
         assert page.locator("[data-testid='stException']").count() == 0, "the dashboard shows an exception"
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
         page.goto(stack.url("gradio"), wait_until="domcontentloaded")
-        page.locator("gradio-app").wait_for(timeout=60_000)
+        page.locator("gradio-app").wait_for(timeout=PAGE_TIMEOUT_MS)
         # A prediction through the UI: Gradio -> predictor over HTTP, answered by the champion.
         page.get_by_role("button", name="Predict").first.click()
-        page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=60_000)
+        page.locator("#iris-result").get_by_text(f"v{champion}").wait_for(timeout=PAGE_TIMEOUT_MS)
         page.screenshot(path=str(ARTIFACTS / "gradio.png"), full_page=True)
     assert not errors, errors
 

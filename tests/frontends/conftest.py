@@ -14,7 +14,7 @@ import pytest
 
 from dailyml.clients import PredictorClient
 from tests.support import seeding
-from tests.support.browser import chromium
+from tests.support.browser import PAGE_TIMEOUT_MS, chromium
 from tests.support.credentials import ADMIN_TOKEN
 from tests.support.databases import Database, sqlite_copy
 from tests.support.net import free_port
@@ -90,6 +90,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     yield page
     context.close()

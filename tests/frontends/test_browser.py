@@ -23,13 +23,12 @@ from frontends.gradio_app.app import build_app
 from tests.frontends import extra_datasets
 from tests.frontends.conftest import Stack, copy_to_docs, launch_in_process, screenshot
 from tests.frontends.spec_predictor import spec_predictor
+from tests.support.browser import PAGE_TIMEOUT_MS
 from tests.support.databases import sqlite_copy
 from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, start_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
-
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -117,18 +116,18 @@ def _sepal_height(page: Any) -> float:
 
 
 def test_gradio_iris_predicts_and_draws_the_flower_from_the_inputs(page: Any, gradio: ServiceProcess) -> None:
-    page.goto(gradio.url, timeout=TIMEOUT_MS)
-    page.locator("#iris-sepal_length input").wait_for(timeout=TIMEOUT_MS)
+    page.goto(gradio.url, timeout=PAGE_TIMEOUT_MS)
+    page.locator("#iris-sepal_length input").wait_for(timeout=PAGE_TIMEOUT_MS)
     # The defaults are the reference medians served by the predictor's /spec.
     assert page.locator("#iris-sepal_length input").input_value() == "5.8"
-    page.get_by_text(re.compile(r"Champion models: iris v1")).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text(re.compile(r"Champion models: iris v1")).wait_for(timeout=PAGE_TIMEOUT_MS)
 
     before = _sepal_height(page)
     _set_number(page, "iris-sepal_length", 7.6)
     page.wait_for_function(
         "h => document.querySelector('#iris-drawing [data-part=\"sepal\"]').getBoundingClientRect().height > h + 20",
         arg=before,
-        timeout=TIMEOUT_MS,
+        timeout=PAGE_TIMEOUT_MS,
     )
     assert _sepal_height(page) / before == pytest.approx(7.6 / 5.8, rel=0.05)
 
@@ -137,7 +136,7 @@ def test_gradio_iris_predicts_and_draws_the_flower_from_the_inputs(page: Any, gr
         _set_number(page, f"iris-{name}", value)
     page.click("#iris-predict")
     result = page.locator("#iris-result")
-    result.get_by_text("virginica").wait_for(timeout=TIMEOUT_MS)
+    result.get_by_text("virginica").wait_for(timeout=PAGE_TIMEOUT_MS)
     assert "model version v1" in result.inner_text()
     probabilities = page.locator("#iris-probabilities").inner_text()
     for variety in ("setosa", "versicolor", "virginica"):
@@ -148,14 +147,14 @@ def test_gradio_iris_predicts_and_draws_the_flower_from_the_inputs(page: Any, gr
 
 
 def test_gradio_wine_random_sample_predicts_grade_with_glass_and_scale(page: Any, gradio: ServiceProcess) -> None:
-    page.goto(gradio.url, timeout=TIMEOUT_MS)
+    page.goto(gradio.url, timeout=PAGE_TIMEOUT_MS)
     page.get_by_role("tab", name="Wine quality").click()
     page.locator("#wine-random").click()
-    page.locator("#wine-note").get_by_text("real wine sample").wait_for(timeout=TIMEOUT_MS)
+    page.locator("#wine-note").get_by_text("real wine sample").wait_for(timeout=PAGE_TIMEOUT_MS)
     page.locator("#wine-wine_type").get_by_text("red", exact=True).click()
-    page.wait_for_selector('#wine-drawing [data-wine-type="red"]', timeout=TIMEOUT_MS)
+    page.wait_for_selector('#wine-drawing [data-wine-type="red"]', timeout=PAGE_TIMEOUT_MS)
     page.click("#wine-predict")
-    page.locator("#wine-result").get_by_text(re.compile(r"Grade \d of 3–9")).wait_for(timeout=TIMEOUT_MS)
+    page.locator("#wine-result").get_by_text(re.compile(r"Grade \d of 3–9")).wait_for(timeout=PAGE_TIMEOUT_MS)
     text = page.locator("#wine-result").inner_text()
     grade = int(re.search(r"Grade (\d)", text).group(1))  # type: ignore[union-attr]
     assert 3 <= grade <= 9 and "raw score" in text and "model version v1" in text
@@ -211,9 +210,9 @@ def test_gradio_first_click_on_predict_sends_the_values_shown(
         late.client.hold = held  # the page's load waits for the predictor's spec until released
     button = page.locator(f"#{dataset}-predict")
     try:
-        page.goto(url, timeout=TIMEOUT_MS)
+        page.goto(url, timeout=PAGE_TIMEOUT_MS)
         page.get_by_role("tab", name=served.title).click()
-        button.wait_for(state="visible", timeout=TIMEOUT_MS)
+        button.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
         clicked = button.is_enabled()
         if clicked:  # a quick user: the button is there and says it can be pressed
             button.click()
@@ -221,9 +220,9 @@ def test_gradio_first_click_on_predict_sends_the_values_shown(
         if held is not None:
             held.set()
     if not clicked:
-        button.click(timeout=TIMEOUT_MS)  # Playwright waits until it is enabled
+        button.click(timeout=PAGE_TIMEOUT_MS)  # Playwright waits until it is enabled
     result = page.locator(f"#{dataset}-result")
-    result.get_by_text(re.compile(r"model version|Prediction failed")).wait_for(timeout=TIMEOUT_MS)
+    result.get_by_text(re.compile(r"model version|Prediction failed")).wait_for(timeout=PAGE_TIMEOUT_MS)
     note = page.locator(f"#{dataset}-note").inner_text()
     assert "⚠️" not in note and "Prediction failed" not in result.inner_text(), note
     expected = served.target_description if served.task == "classification" else "Grade "
@@ -248,16 +247,16 @@ def _predictor_url(request: pytest.FixtureRequest, app: str) -> str:
 
 
 def test_gradio_rejected_input_shows_a_short_message(page: Any, gradio: ServiceProcess) -> None:
-    page.goto(gradio.url, timeout=TIMEOUT_MS)
-    page.locator("#iris-sepal_length input").wait_for(timeout=TIMEOUT_MS)
+    page.goto(gradio.url, timeout=PAGE_TIMEOUT_MS)
+    page.locator("#iris-sepal_length input").wait_for(timeout=PAGE_TIMEOUT_MS)
     _set_number(page, "iris-petal_width", 0)  # allowed by the field, refused by the API (> 0)
     page.click("#iris-predict")
     note = page.locator("#iris-note")
-    note.get_by_text("greater than 0").wait_for(timeout=TIMEOUT_MS)
+    note.get_by_text("greater than 0").wait_for(timeout=PAGE_TIMEOUT_MS)
     assert "Petal width" in note.inner_text()
     _set_number(page, "iris-petal_width", 50)  # above the field's maximum: the same kind of message
     page.click("#iris-predict")
-    note.get_by_text("less than or equal to 30").wait_for(timeout=TIMEOUT_MS)
+    note.get_by_text("less than or equal to 30").wait_for(timeout=PAGE_TIMEOUT_MS)
     assert "Petal width" in note.inner_text()
     assert "Traceback" not in page.content()
     screenshot(page, "gradio-rejected-input")
@@ -265,24 +264,24 @@ def test_gradio_rejected_input_shows_a_short_message(page: Any, gradio: ServiceP
 
 # -- Streamlit dashboard --------------------------------------------------------------------------
 def _open_dashboard(page: Any, url: str, dataset: str) -> None:
-    page.goto(f"{url}/?dataset={dataset}", timeout=TIMEOUT_MS)
-    page.get_by_text(re.compile(r"^updated \d\d:\d\d:\d\d$")).wait_for(timeout=TIMEOUT_MS)
+    page.goto(f"{url}/?dataset={dataset}", timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text(re.compile(r"^updated \d\d:\d\d:\d\d$")).wait_for(timeout=PAGE_TIMEOUT_MS)
 
 
 def test_dashboard_shows_table_heatmap_and_chart_for_seeded_data(page: Any, dashboard: ServiceProcess) -> None:
     _open_dashboard(page, dashboard.url, "iris")
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    charts.nth(1).wait_for(timeout=TIMEOUT_MS)
-    charts.nth(2).wait_for(timeout=TIMEOUT_MS)
+    charts.nth(1).wait_for(timeout=PAGE_TIMEOUT_MS)
+    charts.nth(2).wait_for(timeout=PAGE_TIMEOUT_MS)
     assert charts.count() == 3  # confusion heatmap, accuracy over time, data drift
-    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=TIMEOUT_MS)
-    page.get_by_text(re.compile(r"^rows 1–20 of \d+, newest first$")).wait_for(timeout=TIMEOUT_MS)
-    page.get_by_text(re.compile(r"^\d+ labelled predictions · rows: actual")).wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text(re.compile(r"^rows 1–20 of \d+, newest first$")).wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text(re.compile(r"^\d+ labelled predictions · rows: actual")).wait_for(timeout=PAGE_TIMEOUT_MS)
     # The latest synthetic sample: its flower and the verdict.
-    page.locator('[data-testid="stImage"] img').first.wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stImage"] img').first.wait_for(timeout=PAGE_TIMEOUT_MS)
     # (the badge's text starts with its icon's ligature name)
-    page.get_by_text(re.compile(r"(correct|wrong)$")).first.wait_for(timeout=TIMEOUT_MS)
-    page.get_by_text("Generator not available", exact=False).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text(re.compile(r"(correct|wrong)$")).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text("Generator not available", exact=False).wait_for(timeout=PAGE_TIMEOUT_MS)
     screenshot(page, "dashboard-iris-predictor-only", height=2300)
 
 
@@ -296,7 +295,7 @@ def test_dashboard_empty_store_shows_empty_states(page: Any, empty_stack: Stack)
             "No labelled predictions yet, so no metrics to plot",
             "No predictions yet",
         ):
-            page.get_by_text(text, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+            page.get_by_text(text, exact=False).first.wait_for(timeout=PAGE_TIMEOUT_MS)
         assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0
         copy_to_docs(screenshot(page, "dashboard-empty", height=1600))
     finally:

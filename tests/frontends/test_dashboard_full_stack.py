@@ -20,11 +20,10 @@ from dailyml.clients.scheduler import SchedulerClient
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
 from tests.frontends.test_dashboard_apptest import SCRIPT
 from tests.support import clock
+from tests.support.browser import PAGE_TIMEOUT_MS
 from tests.support.processes import ServiceProcess, start_service
 
 pytestmark = pytest.mark.processes
-
-TIMEOUT_MS = 20_000
 
 
 @dataclass
@@ -118,11 +117,11 @@ def test_full_dashboard_in_the_browser(page: Any, full: FullStack) -> None:
     dashboard = start_service("dashboard", full.env, full.stack.log_dir, ready_path="/_stcore/health")
     try:
         for dataset in ("iris", "wine"):
-            page.goto(f"{dashboard.url}/?dataset={dataset}", timeout=TIMEOUT_MS)
-            page.get_by_text(re.compile(r"^updated \d\d:\d\d:\d\d$")).wait_for(timeout=TIMEOUT_MS)
-            page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for(timeout=TIMEOUT_MS)
-            page.get_by_text(re.compile(r"^Default synthesizer v\d+")).wait_for(timeout=TIMEOUT_MS)
-            page.get_by_text(re.compile(r"^latest \d+ of \d+ runs$")).wait_for(timeout=TIMEOUT_MS)
+            page.goto(f"{dashboard.url}/?dataset={dataset}", timeout=PAGE_TIMEOUT_MS)
+            page.get_by_text(re.compile(r"^updated \d\d:\d\d:\d\d$")).wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.get_by_text(re.compile(r"^Default synthesizer v\d+")).wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.get_by_text(re.compile(r"^latest \d+ of \d+ runs$")).wait_for(timeout=PAGE_TIMEOUT_MS)
             copy_to_docs(screenshot(page, f"dashboard-{dataset}", height=2700))
     finally:
         dashboard.stop()

@@ -18,6 +18,7 @@ from dailyml.datasets import IRIS
 from dailyml.featurestore import training_frame
 from frontends.dashboard import run
 from tests.frontends.conftest import Stack, copy_to_docs, screenshot
+from tests.support.browser import PAGE_TIMEOUT_MS
 from tests.support.databases import sqlite_copy
 from tests.support.processes import start_service
 from tests.support.waiting import NotYet, wait_until
@@ -26,7 +27,6 @@ pytestmark = pytest.mark.processes
 
 SCRIPT = Path(run.__file__).with_name("app.py")
 SHIFTED = 300
-TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +88,10 @@ def test_drift_panel_names_the_drifted_features(drifted_stack: Stack, monkeypatc
 def test_drift_panel_in_the_browser(page: Any, drifted_stack: Stack) -> None:
     dashboard = start_service("dashboard", drifted_stack.env, drifted_stack.log_dir, ready_path="/_stcore/health")
     try:
-        page.goto(f"{dashboard.url}/?dataset=iris", timeout=TIMEOUT_MS)
+        page.goto(f"{dashboard.url}/?dataset=iris", timeout=PAGE_TIMEOUT_MS)
         panel = page.locator(".st-key-drift-panel-iris")
-        panel.get_by_text(re.compile(r"features drifted: .*petal_length")).wait_for(timeout=TIMEOUT_MS)
-        panel.locator('[data-testid="stVegaLiteChart"]').wait_for(timeout=TIMEOUT_MS)
+        panel.get_by_text(re.compile(r"features drifted: .*petal_length")).wait_for(timeout=PAGE_TIMEOUT_MS)
+        panel.locator('[data-testid="stVegaLiteChart"]').wait_for(timeout=PAGE_TIMEOUT_MS)
         page.wait_for_timeout(1000)  # let the chart draw before the screenshot
         path = screenshot(page, "dashboard-iris-drift", height=2300)
         panel.scroll_into_view_if_needed()

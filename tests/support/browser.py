@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.support import requirements
+from tests.support.waiting import TIMEOUT_SCALE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VIEWPORT = {"width": 1400, "height": 1000}
+# How long a page may take to show what a test waits for: sized for a loaded 2-core machine (a
+# Streamlit rerun behind three services under stress-ng took over 20 s), scaled like every other
+# deadline by DAILYML_TEST_TIMEOUT_SCALE. Pages opened here use it as Playwright's default.
+PAGE_TIMEOUT_MS = int(60_000 * TIMEOUT_SCALE)
 
 
 @contextmanager
@@ -40,4 +45,6 @@ def chromium() -> Iterator[Browser]:
 def open_page(width: int = VIEWPORT["width"], height: int = VIEWPORT["height"]) -> Iterator[Page]:
     """A page of a fresh Chromium (see :func:`chromium`) with a ``width`` x ``height`` viewport."""
     with chromium() as browser:
-        yield browser.new_page(viewport={"width": width, "height": height})
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        yield page
