@@ -41,12 +41,12 @@ from tests.support.generator import quick_generator_env
 from tests.support.net import wait_http
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.switch import Switch
-from tests.support.waiting import NotYet, wait_until
+from tests.support.waiting import TIMEOUT_SCALE, NotYet, wait_until
 
 pytestmark = [pytest.mark.processes, pytest.mark.slow]
 
 STOPPED = "the process running this job stopped before it finished"
-LIVENESS = {"DAILYML_JOB_HEARTBEAT_SECONDS": "0.3", "DAILYML_JOB_STALE_SECONDS": "1.5"}
+LIVENESS = {"DAILYML_JOB_HEARTBEAT_SECONDS": "0.5", "DAILYML_JOB_STALE_SECONDS": f"{5 * TIMEOUT_SCALE:g}"}
 
 
 @dataclass
@@ -93,6 +93,15 @@ def _stack_on(db: Database, logs: Path) -> Iterator[Stack]:
     finally:
         stack.generator.stop()
         stack.predictor.stop()
+
+
+@pytest.fixture(autouse=True)
+def alive(stack: Stack) -> None:
+    """Each test starts with both services up: one that failed between its kill and its restart
+    does not leave the next tests a dead process to talk to."""
+    for service in (stack.predictor, stack.generator):
+        if service.proc.poll() is not None:
+            stack.restart(service)
 
 
 # -- placing the fault ----------------------------------------------------------------------------
