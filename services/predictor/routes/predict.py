@@ -21,8 +21,8 @@ from dailyml.contracts import (
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.inference import LoadedModel, predict_and_record
 from dailyml.observability.metrics import record_predictions
+from dailyml.prediction_log import PredictionLog
 from services.predictor.deps import AdminDep, EngineDep, LogDep, ModelsDep
-from services.predictor.prediction_log import PredictionLog
 
 
 def _json(body: Any) -> Response:
