@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from dailyml.datasets import DATASET_NAMES, SPECS
 from dailyml.db import create_db_engine
 from dailyml.jobs import JobRunner
+from dailyml.prediction_log import PredictionLog
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import service_app
 from services.predictor.model_server import ModelServer
-from services.predictor.prediction_log import PredictionLog
 from services.predictor.routes import drift, health, models, monitoring, predict, training
 
 

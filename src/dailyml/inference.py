@@ -1,11 +1,12 @@
 """Turning validated rows into predictions with a loaded model: one code path for every caller.
 
-The predictor's two use cases live here and its routes only call them: :func:`predict_and_record`
-(online: the answers and the records to log) and :func:`predict_pending` (the daily loop: every
-stored sample without a prediction, predicted and written). One online prediction crosses four
-project modules, never coming back: the route (``services/predictor/routes/predict.py``) →
-this module (with the compiled model of ``compiled.py``) → the prediction log
-(``services/predictor/prediction_log.py``) → the feature store (``featurestore.py``).
+The predictor's use cases live here and its routes only call them: :func:`predict_and_record`
+(online, one row or a batch: the answers, once the prediction sink has taken their records) and
+:func:`predict_pending` (the daily loop: every stored sample without a prediction, predicted and
+written). One online prediction crosses four project modules, never coming back: the route
+(``services/predictor/routes/predict.py``) → this module → the prediction log
+(``prediction_log.py``, the sink) → the feature store (``featurestore.py``); the compiled model
+(``compiled.py``), the response contract (``contracts.py``) and the metrics are leaves it calls.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from dailyml.compiled import CompiledModel, compile_model
 from dailyml.contracts import PendingResult, prediction_body
 from dailyml.datasets import DatasetSpec
 from dailyml.featurestore import NewPrediction, NewSample, PredictionRecord, insert_predictions, pending_samples
+from dailyml.observability.metrics import record_predictions
 
 
 @dataclass(frozen=True)
@@ -76,18 +78,19 @@ def predict_rows(spec: DatasetSpec, model: LoadedModel, rows: Sequence[dict[str,
     return [Answer(label=spec.grade(s), score=float(s)) for s in raw]
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """Online predictions: the API's answers, in order, and the records to store for them."""
+class PredictionSink(Protocol):
+    """Where online predictions are stored (the predictor's :class:`~dailyml.prediction_log.PredictionLog`)."""
 
-    bodies: list[dict[str, Any]]
-    records: list[PredictionRecord]
-    labels: list[str]
+    def submit(self, entries: list[PredictionRecord]) -> None:
+        """Take ``entries`` to store (all or none), or raise: then none of them is answered."""
 
 
-def predict_and_record(spec: DatasetSpec, model: LoadedModel, rows: Sequence[dict[str, Any]]) -> Recorded:
-    """Predict validated ``rows`` and make, for each, its answer and the sample and prediction to
-    store under new ids (stamped now, not when written: history keeps the order of the requests)."""
+def predict_and_record(
+    spec: DatasetSpec, model: LoadedModel, rows: Sequence[dict[str, Any]], sink: PredictionSink
+) -> list[dict[str, Any]]:
+    """Predict validated ``rows``, hand ``sink`` each one's sample and prediction under new ids
+    (stamped now, not when written: history keeps the order of the requests), and return the
+    API's answers in order; nothing is answered (or counted) if ``sink`` refuses them."""
     answers = predict_rows(spec, model, rows)
     now = clock.now()
     bodies, records = [], []
@@ -118,34 +121,29 @@ def predict_and_record(spec: DatasetSpec, model: LoadedModel, rows: Sequence[dic
                 probabilities=answer.probabilities,
             )
         )
-    return Recorded(bodies, records, [a.label for a in answers])
+    sink.submit(records)
+    record_predictions(spec.name, model.version, [a.label for a in answers], "online")
+    return bodies
 
 
-def predict_pending(
-    engine: Engine, spec: DatasetSpec, model: LoadedModel, limit: int
-) -> tuple[PendingResult, list[str]]:
+def predict_pending(engine: Engine, spec: DatasetSpec, model: LoadedModel, limit: int) -> PendingResult:
     """Predict up to ``limit`` stored samples that have no prediction yet (oldest first) and write
-    the predictions, with each sample's known label, in one transaction; also the labels predicted."""
+    the predictions, with each sample's known label, in one transaction."""
     pending = pending_samples(engine, spec, limit)
-    if not pending:
-        return PendingResult(dataset=spec.name, predicted=0, model_version=model.version), []
-    answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending])
-    with engine.begin() as conn:
-        insert_predictions(
-            conn,
-            spec,
-            [
-                NewPrediction(
-                    sample_id=p["id"],
-                    model_version_id=model.version_id,
-                    predicted_label=a.label,
-                    score=a.score,
-                    probabilities=a.probabilities,
-                    actual_label=p["label"],
-                )
-                for p, a in zip(pending, answers, strict=True)
-            ],
+    answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending]) if pending else []
+    predictions = [
+        NewPrediction(
+            sample_id=p["id"],
+            model_version_id=model.version_id,
+            predicted_label=a.label,
+            score=a.score,
+            probabilities=a.probabilities,
+            actual_label=p["label"],
         )
-    return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version), [
-        a.label for a in answers
+        for p, a in zip(pending, answers, strict=True)
     ]
+    if predictions:
+        with engine.begin() as conn:
+            insert_predictions(conn, spec, predictions)
+    record_predictions(spec.name, model.version, [a.label for a in answers], "pending")
+    return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version)

@@ -108,7 +108,7 @@ def test_the_retry_backoff_stays_capped_after_any_number_of_failures() -> None:
     """2.0 ** 1024 overflows: a long outage must not end the writer thread through its backoff."""
     import sqlalchemy as sa
 
-    from services.predictor.prediction_log import PredictionLog
+    from dailyml.prediction_log import PredictionLog
 
     log = PredictionLog(sa.create_engine("sqlite://"), 0.05, 10, 100, retry_max_seconds=5.0)
     for failures, expected in ((0, 0.05), (1, 0.1), (3, 0.4), (10, 5.0), (1_000, 5.0), (100_000, 5.0)):

@@ -19,25 +19,13 @@ from dailyml.contracts import (
     prediction_model,
 )
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.inference import LoadedModel, predict_and_record
-from dailyml.observability.metrics import record_predictions
 from services.predictor.deps import AdminDep, EngineDep, LogDep, ModelsDep
-from services.predictor.prediction_log import PredictionLog
 
 
 def _json(body: Any) -> Response:
     """The body serialised once, here: FastAPI does not validate a returned Response against the
     route's response model again (the model still documents it; tests check the answers match it)."""
     return Response(json.dumps(body, separators=(",", ":"), allow_nan=False), media_type="application/json")
-
-
-def _predict_and_log(
-    spec: DatasetSpec, model: LoadedModel, rows: list[dict[str, Any]], log: PredictionLog
-) -> list[dict[str, Any]]:
-    recorded = predict_and_record(spec, model, rows)
-    log.submit(recorded.records)
-    record_predictions(spec.name, model.version, recorded.labels, "online")
-    return recorded.bodies
 
 
 def router_for(spec: DatasetSpec) -> APIRouter:
@@ -51,25 +39,23 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         if model.compiled is not None and model.compiled.inline and not log.synchronous:
             # A compiled one-row predict costs tens of microseconds: cheaper inline on the event
             # loop than a trip through the threadpool.
-            return _json(_predict_and_log(spec, model, row, log)[0])
+            return _json(inference.predict_and_record(spec, model, row, log)[0])
         # scikit-learn as fitted costs milliseconds of CPU: run it in the threadpool so it does
         # not stall the event loop.
-        return _json((await run_in_threadpool(_predict_and_log, spec, model, row, log))[0])
+        return _json((await run_in_threadpool(inference.predict_and_record, spec, model, row, log))[0])
 
     def predict_batch(body: BatchRequest, models: ModelsDep, log: LogDep) -> Any:  # type: ignore[valid-type]
         model = models.get(spec.name)
         rows = [i.model_dump() for i in body.instances]  # type: ignore[attr-defined]
-        return _json({"predictions": _predict_and_log(spec, model, rows, log), "model_version": model.version})
+        predictions = inference.predict_and_record(spec, model, rows, log)
+        return _json({"predictions": predictions, "model_version": model.version})
 
     def predict_pending(
         engine: EngineDep, models: ModelsDep, limit: int = Query(10_000, ge=1, le=100_000)
     ) -> PendingResult:
         """Predict every stored sample that has no prediction yet (the daily loop's step), written
         before returning so the caller can read the results."""
-        model = models.get(spec.name)
-        result, labels = inference.predict_pending(engine, spec, model, limit)
-        record_predictions(spec.name, model.version, labels, "pending")
-        return result
+        return inference.predict_pending(engine, spec, models.get(spec.name), limit)
 
     router.add_api_route(
         "/predict",

@@ -66,6 +66,9 @@ class _Ticket:
 
 
 class PredictionLog:
+    """The predictor's buffer of online predictions and the thread that writes it to the feature
+    store (see the module's docstring for its modes and its policies when full)."""
+
     def __init__(
         self,
         engine: Engine,
@@ -105,6 +108,7 @@ class PredictionLog:
 
     @property
     def synchronous(self) -> bool:
+        """Whether a submit returns only once its entries are written."""
         return self.enabled and self.mode == "sync"
 
     # -- the request side ------------------------------------------------------------------------
@@ -179,6 +183,7 @@ class PredictionLog:
 
     # -- the writer side -------------------------------------------------------------------------
     def start(self) -> None:
+        """Start the writer thread."""
         self._thread = threading.Thread(target=self._loop, name="prediction-log", daemon=True)
         self._thread.start()
 
