@@ -129,19 +129,19 @@ def predict_pending(
     pending = pending_samples(engine, spec, limit)
     if not pending:
         return PendingResult(dataset=spec.name, predicted=0, model_version=model.version), []
-    answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending])
+    answers = predict_rows(spec, model, [p.features for p in pending])
     with engine.begin() as conn:
         insert_predictions(
             conn,
             spec,
             [
                 NewPrediction(
-                    sample_id=p["id"],
+                    sample_id=p.id,
                     model_version_id=model.version_id,
                     predicted_label=a.label,
                     score=a.score,
                     probabilities=a.probabilities,
-                    actual_label=p["label"],
+                    actual_label=p.label,
                 )
                 for p, a in zip(pending, answers, strict=True)
             ],
