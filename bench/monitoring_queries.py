@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `bench._support` when run as a script
 
 from dailyml import featurestore as fs  # noqa: E402
+from dailyml import monitoring  # noqa: E402
 from dailyml.datasets import IRIS  # noqa: E402
 from dailyml.db import create_db_engine, migrate  # noqa: E402
 from dailyml.featurestore import NewPrediction, NewSample  # noqa: E402
@@ -97,11 +98,13 @@ def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 def measure(url: str, repeat: int = 3) -> dict[str, float]:
     engine = create_db_engine(url)
     out = {
-        "history page 1": timed(lambda: fs.history(engine, IRIS, limit=20, offset=0), repeat),
-        "history page 500": timed(lambda: fs.history(engine, IRIS, limit=20, offset=10_000), repeat),
-        "confusion matrix": timed(lambda: fs.confusion_matrix(engine, IRIS), repeat),
-        "metrics by day (366)": timed(lambda: fs.metrics_over_time(engine, IRIS, bucket="day"), repeat),
-        "metrics by day, last 30": timed(lambda: fs.metrics_over_time(engine, IRIS, bucket="day", limit=30), repeat),
+        "history page 1": timed(lambda: monitoring.history(engine, IRIS, limit=20, offset=0), repeat),
+        "history page 500": timed(lambda: monitoring.history(engine, IRIS, limit=20, offset=10_000), repeat),
+        "confusion matrix": timed(lambda: monitoring.confusion_matrix(engine, IRIS), repeat),
+        "metrics by day (366)": timed(lambda: monitoring.metrics_over_time(engine, IRIS, bucket="day"), repeat),
+        "metrics by day, last 30": timed(
+            lambda: monitoring.metrics_over_time(engine, IRIS, bucket="day", limit=30), repeat
+        ),
     }
     engine.dispose()
     return out

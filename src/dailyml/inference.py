@@ -130,15 +130,15 @@ def predict_pending(engine: Engine, spec: DatasetSpec, model: LoadedModel, limit
     """Predict up to ``limit`` stored samples that have no prediction yet (oldest first) and write
     the predictions, with each sample's known label, in one transaction."""
     pending = pending_samples(engine, spec, limit)
-    answers = predict_rows(spec, model, [{f: p[f] for f in spec.feature_names} for p in pending]) if pending else []
+    answers = predict_rows(spec, model, [p.features for p in pending]) if pending else []
     predictions = [
         NewPrediction(
-            sample_id=p["id"],
+            sample_id=p.id,
             model_version_id=model.version_id,
             predicted_label=a.label,
             score=a.score,
             probabilities=a.probabilities,
-            actual_label=p["label"],
+            actual_label=p.label,
         )
         for p, a in zip(pending, answers, strict=True)
     ]

@@ -91,7 +91,8 @@ class PredictionCount(SQLModel, table=True):
     """Labelled predictions counted per (dataset, model version, source, UTC day, actual, predicted).
 
     Maintained in the transaction that labels predictions (``featurestore``), so the confusion
-    matrix and the daily and weekly metrics read a few hundred rows however long the history is.
+    matrix and the daily and weekly metrics (``monitoring``) read a few hundred rows however
+    long the history is.
     ``abs_error_sum`` (regression) sums |score - actual| over the ``abs_error_n`` rows with a score.
     """
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dailyml import featurestore as fs
+from dailyml import monitoring
 from dailyml.datasets import IRIS, WINE, DatasetSpec
 from dailyml.db import as_utc, create_db_engine, migrate
 from dailyml.errors import ConflictError
@@ -125,7 +126,7 @@ def _seed(db: Database, spec: DatasetSpec, versions: list[int], rng: random.Rand
 
 
 def _raw_confusion(engine: Engine, spec: DatasetSpec, **filters: Any) -> list[list[int]]:
-    joined, where = fs._labelled_predictions(spec, filters.get("model_version"), filters.get("source"))
+    joined, where = monitoring._labelled_predictions(spec, filters.get("model_version"), filters.get("source"))
     p = fs.predictions_t.c
     index = {label: i for i, label in enumerate(spec.labels)}
     matrix = [[0] * len(spec.labels) for _ in spec.labels]
@@ -138,7 +139,7 @@ def _raw_confusion(engine: Engine, spec: DatasetSpec, **filters: Any) -> list[li
 
 
 def _raw_metrics(engine: Engine, spec: DatasetSpec, bucket: str) -> list[dict[str, Any]]:
-    joined, where = fs._labelled_predictions(spec, None, None)
+    joined, where = monitoring._labelled_predictions(spec, None, None)
     p = fs.predictions_t.c
     groups: dict[str, list[tuple[str, str, float | None]]] = defaultdict(list)
     with engine.connect() as conn:
@@ -180,26 +181,27 @@ def test_counts_equal_a_recount_and_answer_as_the_predictions_do(db: Database, s
     assert stored(db.engine) == before
     assert_counts_match(db.engine)
 
-    cm = fs.confusion_matrix(db.engine, spec)
-    assert cm["matrix"] == _raw_confusion(db.engine, spec) and cm["total"] > 0
+    cm = monitoring.confusion_matrix(db.engine, spec)
+    assert cm.matrix == _raw_confusion(db.engine, spec) and cm.total > 0
     for source in ("online", "synthetic", "reference"):
-        assert fs.confusion_matrix(db.engine, spec, source=source)["matrix"] == _raw_confusion(
+        assert monitoring.confusion_matrix(db.engine, spec, source=source).matrix == _raw_confusion(
             db.engine, spec, source=source
         )
     with db.engine.connect() as conn:
         version = conn.execute(sa.select(fs.versions_t.c.version).where(fs.versions_t.c.id == versions[1])).scalar()
-    assert fs.confusion_matrix(db.engine, spec, model_version=version)["matrix"] == _raw_confusion(
+    assert monitoring.confusion_matrix(db.engine, spec, model_version=version).matrix == _raw_confusion(
         db.engine, spec, model_version=version
     )
     for bucket in ("day", "week"):
-        got, expected = fs.metrics_over_time(db.engine, spec, bucket=bucket), _raw_metrics(db.engine, spec, bucket)
-        assert [p["bucket"] for p in got] == [p["bucket"] for p in expected] and len(got) >= 2
+        got = monitoring.metrics_over_time(db.engine, spec, bucket=bucket).points
+        expected = _raw_metrics(db.engine, spec, bucket)
+        assert [p.bucket for p in got] == [p["bucket"] for p in expected] and len(got) >= 2
         for g, e in zip(got, expected, strict=True):
-            assert g == pytest.approx(e)
+            assert g.model_dump(exclude_none=True) == pytest.approx(e)
     # limit: the newest days, oldest first.
     assert (
-        fs.metrics_over_time(db.engine, spec, bucket="day", limit=2)
-        == fs.metrics_over_time(db.engine, spec, bucket="day")[-2:]
+        monitoring.metrics_over_time(db.engine, spec, bucket="day", limit=2).points
+        == monitoring.metrics_over_time(db.engine, spec, bucket="day").points[-2:]
     )
 
 
@@ -299,7 +301,7 @@ def test_the_migration_counts_existing_labelled_predictions(
 
 
 def test_random_sample_reaches_many_samples_without_a_scan(db: Database) -> None:
-    seen = {fs.random_sample(db.engine, IRIS, "reference")["sample_id"] for _ in range(60)}  # type: ignore[index]
+    seen = {fs.random_sample(db.engine, IRIS, "reference").id for _ in range(60)}  # type: ignore[union-attr]
     assert len(seen) > 30  # 150 reference rows: random draws, not one row
     with db.engine.connect() as conn:
         plan = " ".join(

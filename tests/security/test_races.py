@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from dailyml.datasets import IRIS
-from dailyml.featurestore import history
+from dailyml.monitoring import history
 from dailyml.registry import Registry
 from dailyml.settings import Settings
 from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN
@@ -39,8 +39,8 @@ def test_an_actual_posted_right_after_its_prediction_is_accepted(db: Database) -
             assert r.status_code == 200, f"attempt {i}: {r.status_code} {r.text}"
             assert r.json()["actual"] == "setosa"
             ids.append(prediction_id)
-    _, rows = history(db.engine, IRIS, limit=1000, offset=0, source="online")
-    labelled = {str(r["id"]): r["actual"] for r in rows}
+    page = history(db.engine, IRIS, limit=1000, offset=0, source="online")
+    labelled = {str(item.id): item.actual for item in page.items}
     assert all(labelled[i] == "setosa" for i in ids)
 
 

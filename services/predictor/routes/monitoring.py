@@ -5,32 +5,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from dailyml import featurestore as fs
-from dailyml.contracts import (
-    MAX_DB_INT,
-    ActualOut,
-    ConfusionMatrix,
-    HistoryPage,
-    MetricsSeries,
-    SpecOut,
-    actual_model,
-    spec_out,
-)
+from dailyml import featurestore, monitoring
+from dailyml.contracts import MAX_DB_INT, ActualOut, ConfusionMatrix, HistoryPage, MetricsSeries, SpecOut, actual_model
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.errors import InvalidInputError, NotFoundError
 from dailyml.vocab import Bucket, SampleSource
 from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, LogDep
-
-
-def _history_item(spec: DatasetSpec, row: dict[str, Any]) -> dict[str, Any]:
-    actual = row["actual"]
-    return {
-        **row,
-        "predicted": spec.label_to_api(row["predicted_label"]),
-        "actual": spec.label_to_api(actual),
-        "correct": None if actual is None else actual == row["predicted_label"],
-    }
 
 
 def router_for(spec: DatasetSpec) -> APIRouter:
@@ -43,8 +24,7 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         offset: int = Query(0, ge=0, le=MAX_DB_INT),
         source: SampleSource | None = None,
     ) -> HistoryPage:
-        total, rows = fs.history(engine, spec, limit=limit, offset=offset, source=source)
-        return HistoryPage(total=total, limit=limit, offset=offset, items=[_history_item(spec, r) for r in rows])  # type: ignore[misc]
+        return monitoring.history(engine, spec, limit=limit, offset=offset, source=source)
 
     def record_actual(
         prediction_id: uuid.UUID,
@@ -59,19 +39,19 @@ def router_for(spec: DatasetSpec) -> APIRouter:
                 f"actual: {exc}", [{"field": "actual", "loc": ["actual"], "rule": "label", "message": str(exc)}]
             ) from None
         try:
-            return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
+            return featurestore.set_actual(engine, spec, prediction_id, label)
         except NotFoundError:
             # Answered but maybe not yet written by the prediction log (it batches every few
             # 100 ms): write it now if still queued (or landing meanwhile), then look again.
             log.write_through(prediction_id)
-            return ActualOut(**fs.set_actual(engine, spec, prediction_id, label))
+            return featurestore.set_actual(engine, spec, prediction_id, label)
 
     def confusion_matrix(
         engine: EngineDep,
         model_version: int | None = Query(None, ge=1, le=MAX_DB_INT),
         source: SampleSource | None = None,
     ) -> ConfusionMatrix:
-        return ConfusionMatrix(**fs.confusion_matrix(engine, spec, model_version=model_version, source=source))
+        return monitoring.confusion_matrix(engine, spec, model_version=model_version, source=source)
 
     def metrics(
         engine: EngineDep,
@@ -80,19 +60,18 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         source: SampleSource | None = None,
         limit: int = Query(366, ge=1, le=5000),
     ) -> MetricsSeries:
-        points = fs.metrics_over_time(
+        return monitoring.metrics_over_time(
             engine, spec, bucket=bucket, model_version=model_version, source=source, limit=limit
         )
-        return MetricsSeries(dataset=spec.name, bucket=bucket, points=points)  # type: ignore[arg-type]
 
     def describe(engine: EngineDep) -> SpecOut:
-        return spec_out(spec, fs.reference_stats(engine, spec))
+        return monitoring.described_spec(engine, spec)
 
     def random_sample(engine: EngineDep, source: SampleSource = "reference") -> dict[str, Any]:
-        row = fs.random_sample(engine, spec, source)
-        if row is None:
+        sample = featurestore.random_sample(engine, spec, source)
+        if sample is None:
             raise NotFoundError(f"the feature store has no {source} {spec.name} samples")
-        return row
+        return {"sample_id": sample.id, "features": sample.features, spec.target: spec.label_to_api(sample.label)}
 
     router.add_api_route(
         "/history",

@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from dailyml.datasets import DatasetSpec
 from dailyml.db import as_utc
 from dailyml.errors import ConflictError
-from dailyml.featurestore import NewSample, insert_samples, samples_t, versions_t
+from dailyml.featurestore import NewSample, insert_samples, of_dataset, samples_t, select_with_features, versions_t
 from dailyml.synth.base import Synthesizer
 from dailyml.tables import GenerationRequest, feature_table, utcnow
+from dailyml.vocab import SampleSource
 
 requests_t: sa.Table = GenerationRequest.__table__  # type: ignore[attr-defined]
 
@@ -123,26 +124,19 @@ def generate(
 
 
 def list_samples(
-    engine: Engine, spec: DatasetSpec, *, source: str | None, limit: int, offset: int
+    engine: Engine, spec: DatasetSpec, *, source: SampleSource | None, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     """A page of stored samples, newest first, with features, label and producing synthesizer."""
-    ft = feature_table(spec.name)
-    where = [samples_t.c.dataset == spec.name]
-    if source:
-        where.append(samples_t.c.source == source)
+    where = of_dataset(samples_t, spec, source)
     query = (
-        sa.select(
+        select_with_features(
+            spec,
+            samples_t.outerjoin(versions_t, versions_t.c.id == samples_t.c.producer_version_id),
             samples_t.c.id,
             samples_t.c.label,
             samples_t.c.source,
             samples_t.c.event_time,
             versions_t.c.version,
-            *[ft.c[f] for f in spec.feature_names],
-        )
-        .select_from(
-            samples_t.join(ft, ft.c.sample_id == samples_t.c.id).outerjoin(
-                versions_t, versions_t.c.id == samples_t.c.producer_version_id
-            )
         )
         .where(*where)
         .order_by(samples_t.c.created_at.desc(), samples_t.c.event_time.desc(), samples_t.c.id.desc())
