@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field, create_model
 
-from dailyml.contracts import registry_entry_out
+from dailyml.contracts.common import JobAccepted, registry_entry_out
+from dailyml.contracts.generator import FitIn, SynthesizerList, SynthesizerOut
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.synth import ALIASES, algorithms_for, canonical
-from dailyml.synth.contracts import FitIn, JobAccepted, SynthesizerList, SynthesizerOut
 from dailyml.synth.fitting import DEFAULT, KIND
 from dailyml.tables import ModelVersion
 from services.generator.deps import AdminDep, FitterDep, RegistryDep

@@ -1,15 +1,13 @@
-"""The generator's request and response models (pydantic only: cheap to import for clients)."""
+"""The generator API's request and response models (pydantic only: cheap to import for clients)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dailyml.contracts import UTCDateTime, whole_number
+from dailyml.contracts.common import UTCDateTime, whole_number
 from dailyml.synth import DEFAULT_EPOCHS
-from dailyml.vocab import JobStatus
 
 MAX_GENERATE = 10_000
 Promote = Literal["auto", "always", "never"]
@@ -74,11 +72,6 @@ class FitIn(BaseModel):
     )
     promote: Promote = Field("auto", description="auto: become default only with better measured fidelity")
     _whole = field_validator("epochs", mode="before")(whole_number)
-
-
-class JobAccepted(BaseModel):
-    job_id: uuid.UUID
-    status: JobStatus
 
 
 class Histogram(BaseModel):
