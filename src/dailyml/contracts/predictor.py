@@ -288,6 +288,13 @@ class PendingResult(BaseModel):
     model_version: int | None
 
 
+# The body of ``POST /{dataset}/models/train``.
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    include_synthetic: bool = True
+    profile: TrainProfile | None = None
+
+
 class ChampionScore(BaseModel):
     """The champion when a challenger was trained, scored on the challenger's hold-out rows."""
 
@@ -311,10 +318,3 @@ class TrainingOutcome(BaseModel):
     def score(self, metrics: dict[str, Any]) -> float:
         """The primary metric in ``metrics``."""
         return float(metrics[self.primary_metric])
-
-
-# The body of ``POST /{dataset}/models/train``.
-class TrainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    include_synthetic: bool = True
-    profile: TrainProfile | None = None
