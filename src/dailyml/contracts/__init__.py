@@ -4,7 +4,8 @@
   ``Readiness``, UTC timestamps, whole-number integers, registry entries, and background jobs
   (``JobAccepted``, ``JobOut``: the predictor's training and the generator's fitting alike).
 - ``predictor``: the predictor's models, most built from the dataset specs (``instance_model``,
-  ``prediction_model``, ...), and the training outcome the scheduler's gate reads.
+  ``prediction_model``, ...), monitoring and drift reports, and the training outcome the
+  scheduler's gate reads.
 - ``generator``: the generator's models: generation, synthesizers, fitting, distributions.
 - ``scheduler``: the scheduler's models: the run log, manual triggers, the schedule.
 
@@ -38,9 +39,14 @@ from dailyml.contracts.generator import (
 )
 from dailyml.contracts.predictor import (
     MAX_BATCH,
+    MIN_SAMPLES,
+    PSI_THRESHOLD,
     ActualOut,
     ChampionScore,
     ConfusionMatrix,
+    DriftBin,
+    DriftReport,
+    FeatureDrift,
     FeatureOut,
     HistoryItem,
     HistoryPage,
@@ -82,9 +88,14 @@ __all__ = [
     "whole_number",
     # predictor
     "MAX_BATCH",
+    "MIN_SAMPLES",
+    "PSI_THRESHOLD",
     "ActualOut",
     "ChampionScore",
     "ConfusionMatrix",
+    "DriftBin",
+    "DriftReport",
+    "FeatureDrift",
     "FeatureOut",
     "HistoryItem",
     "HistoryPage",

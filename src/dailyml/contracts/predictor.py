@@ -7,6 +7,7 @@ range, unit and description come from its ``Feature``: nothing is typed twice.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from functools import cache
 from typing import Any, Literal
 
@@ -212,6 +213,45 @@ class MetricsSeries(BaseModel):
     dataset: str
     bucket: Bucket
     points: list[MetricsPoint]
+
+
+# What a drift report (computed by ``dailyml.drift``) flags on, and says it flags on: PSI above
+# the threshold, with at least ``MIN_SAMPLES`` rows in the window.
+PSI_THRESHOLD = 0.2
+MIN_SAMPLES = 100
+
+
+class DriftBin(BaseModel):
+    label: str = Field(description="The bin: '<= 5.1', '(5.1, 5.8]', '> 6.4', or a category.")
+    reference: int = Field(description="Reference training rows in the bin.")
+    window: int = Field(description="Window rows in the bin.")
+
+
+class FeatureDrift(BaseModel):
+    feature: str
+    kind: Literal["numeric", "categorical"]
+    psi: float = Field(description="Population stability index, window vs reference.")
+    drifted: bool = Field(description="psi > psi_threshold, with enough window rows.")
+    test: Literal["chi_square"] = "chi_square"
+    statistic: float | None = Field(description="Chi-square statistic of the bin counts (None: empty window).")
+    dof: int
+    p_value: float | None
+    bins: list[DriftBin]
+
+
+class DriftReport(BaseModel):
+    dataset: str
+    window: str
+    since: datetime | None = Field(description="Start of a time window (None for a count window).")
+    sources: list[SampleSource]
+    n_reference: int
+    n_window: int
+    psi_threshold: float = PSI_THRESHOLD
+    min_samples: int = MIN_SAMPLES
+    enough_data: bool
+    drifted: bool = Field(description="At least one feature drifted.")
+    drifted_features: list[str]
+    features: list[FeatureDrift]
 
 
 class ModelVersionOut(BaseModel):
