@@ -6,7 +6,8 @@
 - ``predictor``: the predictor's models, most built from the dataset specs (``instance_model``,
   ``prediction_model``, ...), monitoring and drift reports, and the training outcome the
   scheduler's gate reads.
-- ``generator``: the generator's models: generation, synthesizers, fitting, distributions.
+- ``generator``: the generator's models: generation, synthesizers, fitting (``fit_model``: the
+  algorithms that apply to a spec), distributions.
 - ``scheduler``: the scheduler's models: the run log, manual triggers, the schedule.
 
 Services validate with these and clients parse answers with them; pydantic only, cheap to import.
@@ -36,6 +37,7 @@ from dailyml.contracts.generator import (
     SamplesPage,
     SynthesizerList,
     SynthesizerOut,
+    fit_model,
 )
 from dailyml.contracts.predictor import (
     MAX_BATCH,
@@ -126,6 +128,7 @@ __all__ = [
     "SamplesPage",
     "SynthesizerList",
     "SynthesizerOut",
+    "fit_model",
     # scheduler
     "DatasetName",
     "RunOut",
