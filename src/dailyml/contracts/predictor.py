@@ -1,7 +1,7 @@
 """The predictor API's request and response models, derived from the dataset specs.
 
-The predictor validates with these; frontends and the scheduler parse its answers with them. A field's
-range, unit and description come from its ``Feature``: nothing is typed twice.
+The predictor validates with these; frontends and the scheduler parse its answers with them. A
+field's range, unit and description come from its ``Feature``: nothing is typed twice.
 """
 
 from __future__ import annotations
