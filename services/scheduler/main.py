@@ -20,10 +20,10 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from dailyml.clients.predictor import PredictorClient
-from dailyml.clients.scheduler import DatasetName, RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
 from dailyml.clock import Clock, apscheduler_clock, is_shifted
 from dailyml.clock import now as utc_clock
-from dailyml.contracts import MAX_DB_INT
+from dailyml.contracts.common import MAX_DB_INT
+from dailyml.contracts.scheduler import DatasetName, RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
 from dailyml.settings import Settings, get_settings

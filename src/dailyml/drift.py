@@ -29,19 +29,17 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
+from dailyml.contracts.predictor import MIN_SAMPLES, PSI_THRESHOLD, DriftBin, DriftReport, FeatureDrift
 from dailyml.datasets import DatasetSpec, Feature
 from dailyml.errors import InvalidInputError
 from dailyml.tables import Sample, feature_table, utcnow
 from dailyml.vocab import SampleSource
 
-PSI_THRESHOLD = 0.2
-MIN_SAMPLES = 100
 DEFAULT_BINS = 10
 MIN_REFERENCE_PER_BIN = 20  # fewer reference rows per bin and the reference itself is noise
 SMOOTHING = 0.5
@@ -53,39 +51,6 @@ WINDOW_PATTERN = r"^(?:[1-9][0-9]{0,6}|[1-9][0-9]{0,3}[mhdw])$"
 _WINDOW = re.compile(r"^\s*(\d+)\s*([mhdw]?)\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 WINDOW_HELP = "recent inputs: a duration (30m, 24h, 7d, 2w) or a count of the newest samples (500)"
-
-
-class DriftBin(BaseModel):
-    label: str = Field(description="The bin: '<= 5.1', '(5.1, 5.8]', '> 6.4', or a category.")
-    reference: int = Field(description="Reference training rows in the bin.")
-    window: int = Field(description="Window rows in the bin.")
-
-
-class FeatureDrift(BaseModel):
-    feature: str
-    kind: Literal["numeric", "categorical"]
-    psi: float = Field(description="Population stability index, window vs reference.")
-    drifted: bool = Field(description="psi > psi_threshold, with enough window rows.")
-    test: Literal["chi_square"] = "chi_square"
-    statistic: float | None = Field(description="Chi-square statistic of the bin counts (None: empty window).")
-    dof: int
-    p_value: float | None
-    bins: list[DriftBin]
-
-
-class DriftReport(BaseModel):
-    dataset: str
-    window: str
-    since: datetime | None = Field(description="Start of a time window (None for a count window).")
-    sources: list[SampleSource]
-    n_reference: int
-    n_window: int
-    psi_threshold: float = PSI_THRESHOLD
-    min_samples: int = MIN_SAMPLES
-    enough_data: bool
-    drifted: bool = Field(description="At least one feature drifted.")
-    drifted_features: list[str]
-    features: list[FeatureDrift]
 
 
 @dataclass(frozen=True)

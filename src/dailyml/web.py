@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from dailyml.contracts import ErrorOut
+from dailyml.contracts import ErrorOut, Readiness
 from dailyml.errors import DailyMLError
 from dailyml.protection import OPEN_PATHS, PREDICT_PATHS, error_response, token_matches
 from dailyml.settings import Settings
@@ -59,17 +58,6 @@ RETRY_LATER = {"Retry-After": str(RETRY_AFTER_SECONDS)}  # every 503: the databa
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route that can answer ``statuses``: each an ``ErrorOut``."""
     return {status: {"model": ErrorOut, "description": ERROR_STATUSES[status]} for status in statuses}
-
-
-class Readiness(BaseModel):
-    """``/readyz``: ``ready`` or ``not_ready``, and each check's result."""
-
-    model_config = ConfigDict(extra="allow")
-    status: Literal["ready", "not_ready", "degraded"] = Field(
-        description="degraded: serving, but an older version than the registry names for some dataset "
-        "(the newer one could not be loaded; the checks say which and why)"
-    )
-    database: str = Field(description="ok, or why the database does not answer")
 
 
 READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {

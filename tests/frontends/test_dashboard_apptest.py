@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dailyml.clients.scheduler import RunPage, ScheduledJobOut, ScheduleOut
+from dailyml.contracts.scheduler import RunPage, ScheduledJobOut, ScheduleOut
 from frontends.dashboard import run
 from tests.frontends.conftest import LABELLED_PER_DATASET, TOTAL_PER_DATASET, Stack
 from tests.support import clock

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dailyml.clients.scheduler import ScheduledJobOut, ScheduleOut
+from dailyml.contracts.scheduler import ScheduledJobOut, ScheduleOut
 from frontends.dashboard.next_run import next_run_hint, relative
 
 NOW = datetime(2026, 12, 1, 0, 57, tzinfo=UTC)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 from fastapi.testclient import TestClient
 
+from dailyml.contracts import PSI_THRESHOLD
 from dailyml.datasets import IRIS, WINE
-from dailyml.drift import PSI_THRESHOLD, chi_square, psi
+from dailyml.drift import chi_square, psi
 from dailyml.featurestore import training_frame
 from tests.predictor.conftest import flush
 

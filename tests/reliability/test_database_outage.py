@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dailyml.clients.scheduler import RunPage
+from dailyml.contracts.scheduler import RunPage
 from tests.support.credentials import ADMIN_HEADERS
 from tests.support.databases import Database
 from tests.support.generator import quick_generator_env

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from dailyml.clients.scheduler import RunOut, SchedulerClient
+from dailyml.clients.scheduler import SchedulerClient
+from dailyml.contracts.scheduler import RunOut
 from tests.scheduler.conftest import Stack
 from tests.support import clock
 from tests.support.credentials import ADMIN_TOKEN

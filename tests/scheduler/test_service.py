@@ -14,7 +14,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from dailyml.clients.scheduler import RunOut, RunPage, SchedulerClient
+from dailyml.clients.scheduler import SchedulerClient
+from dailyml.contracts.scheduler import RunOut, RunPage
 from dailyml.tables import GenerationRequest, Sample
 from services.scheduler.periods import Cron
 from tests.scheduler.conftest import Stack

@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from dailyml.contracts import MAX_DB_INT
+from dailyml.contracts.common import MAX_DB_INT
+from dailyml.contracts.generator import Distributions, GenerateIn, GenerateOut, SamplesPage
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.observability.metrics import SAMPLES_GENERATED
 from dailyml.synth import generation
-from dailyml.synth.contracts import Distributions, GenerateIn, GenerateOut, SamplesPage
 from dailyml.vocab import SampleSource
 from dailyml.web import error_responses
 from services.generator.deps import AdminDep, EngineDep, SynthesizersDep

@@ -3,16 +3,13 @@
 # No `from __future__ import annotations`: FastAPI must see each dataset's body class as an
 # object, not as a string it cannot resolve.
 
-from typing import Any, Literal
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import Field, create_model
 
-from dailyml.contracts import registry_entry_out
+from dailyml.contracts.common import JobAccepted, registry_entry_out
+from dailyml.contracts.generator import SynthesizerList, SynthesizerOut, fit_model
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.synth import ALIASES, algorithms_for, canonical
-from dailyml.synth.contracts import FitIn, JobAccepted, SynthesizerList, SynthesizerOut
+from dailyml.synth import canonical
 from dailyml.synth.fitting import DEFAULT, KIND
 from dailyml.tables import ModelVersion
 from services.generator.deps import AdminDep, FitterDep, RegistryDep
@@ -20,18 +17,6 @@ from services.generator.deps import AdminDep, FitterDep, RegistryDep
 
 def version_out(mv: ModelVersion, default_id: int | None) -> SynthesizerOut:
     return registry_entry_out(SynthesizerOut, mv, DEFAULT, default_id)
-
-
-def fit_model(spec: DatasetSpec) -> type[FitIn]:
-    """``FitIn`` with ``algorithm`` one of those that apply to ``spec`` (or an alias of one)."""
-    known = algorithms_for(spec)
-    names = (*known, *(alias for alias, name in ALIASES.items() if name in known))
-    algorithm: Any = Literal[names]
-    return create_model(
-        f"{spec.name.capitalize()}FitIn",
-        __base__=FitIn,
-        algorithm=(algorithm, Field(description=f"One of {', '.join(known)}")),
-    )
 
 
 def router_for(spec: DatasetSpec) -> APIRouter:

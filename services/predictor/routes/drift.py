@@ -6,8 +6,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
+from dailyml.contracts import DriftReport
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.drift import DEFAULT_BINS, WINDOW_HELP, WINDOW_PATTERN, DriftReport, drift_report
+from dailyml.drift import DEFAULT_BINS, WINDOW_HELP, WINDOW_PATTERN, drift_report
 from dailyml.vocab import SampleSource
 from services.predictor.deps import EngineDep
 

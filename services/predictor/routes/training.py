@@ -7,23 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
 
 from dailyml.challenger import train_challenger
-from dailyml.contracts import JobOut
+from dailyml.contracts import JobAccepted, JobOut, TrainRequest
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.jobs import Progress, get_job, list_jobs
-from dailyml.vocab import TrainProfile
 from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, JobsDep, RegistryDep, SettingsDep
 
 router = APIRouter(tags=["jobs"])
-
-
-class TrainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    include_synthetic: bool = True
-    profile: TrainProfile | None = None
 
 
 def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry: Any, settings: Any) -> Any:
@@ -49,7 +41,9 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         body: TrainRequest, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, jobs: JobsDep
     ) -> JSONResponse:
         job = jobs.submit("train", spec.name, body.model_dump(), _train_body(spec, body, engine, registry, settings))
-        return JSONResponse(status_code=202, content={"job_id": str(job.id), "status": job.status})
+        return JSONResponse(
+            status_code=202, content=JobAccepted(job_id=job.id, status=job.status).model_dump(mode="json")
+        )
 
     r.add_api_route(
         "/train",

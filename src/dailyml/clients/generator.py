@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dailyml.clients.base import ServiceClient
-from dailyml.contracts import JobOut
-from dailyml.synth.contracts import Distributions, JobAccepted, SynthesizerList
+from dailyml.contracts.common import JobAccepted, JobOut
+from dailyml.contracts.generator import Distributions, SynthesizerList
 from dailyml.vocab import SampleSource
 
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 from dailyml.clients.base import ServiceClient
 from dailyml.contracts import (
     ConfusionMatrix,
+    DriftReport,
     HistoryPage,
     JobOut,
     MetricsSeries,
@@ -15,7 +16,6 @@ from dailyml.contracts import (
     PendingResult,
     SpecOut,
 )
-from dailyml.drift import DriftReport
 from dailyml.vocab import Bucket, SampleSource, TrainProfile
 
 

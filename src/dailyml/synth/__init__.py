@@ -1,7 +1,8 @@
 """Synthesizers: fit on reference rows, sample labelled rows that pass the spec, report fidelity.
 
-Only the generator (and its CLI and bench) imports this package. Importing it is cheap: the
-implementations (scipy, and SDV/torch for the SDV-backed ones) load when one is built.
+Only the generator (and its CLI and bench) uses this package; the generator's API contracts read
+its fit default. Importing it is cheap: the implementations (scipy, and SDV/torch for the
+SDV-backed ones) load when one is built.
 """
 
 from __future__ import annotations

@@ -20,11 +20,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from dailyml.bootstrap import ensure_reference
+    from dailyml.contracts.generator import MAX_GENERATE
     from dailyml.datasets import get_spec
     from dailyml.db import create_db_engine, migrate
     from dailyml.registry import Registry
     from dailyml.settings import get_settings
-    from dailyml.synth.contracts import MAX_GENERATE
     from dailyml.synth.fitting import DEFAULT, KIND, SCORING, fast_candidates, fit_candidates, load
     from dailyml.synth.generation import LoadedSynthesizer, generate
 

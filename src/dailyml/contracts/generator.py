@@ -1,15 +1,14 @@
-"""The generator's request and response models (pydantic only: cheap to import for clients)."""
+"""The generator API's request and response models (pydantic only: cheap to import for clients)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from dailyml.contracts import UTCDateTime, whole_number
-from dailyml.synth import DEFAULT_EPOCHS
-from dailyml.vocab import JobStatus
+from dailyml.contracts.common import UTCDateTime, whole_number
+from dailyml.datasets import DatasetSpec
+from dailyml.synth import ALIASES, DEFAULT_EPOCHS, algorithms_for
 
 MAX_GENERATE = 10_000
 Promote = Literal["auto", "always", "never"]
@@ -76,9 +75,16 @@ class FitIn(BaseModel):
     _whole = field_validator("epochs", mode="before")(whole_number)
 
 
-class JobAccepted(BaseModel):
-    job_id: uuid.UUID
-    status: JobStatus
+def fit_model(spec: DatasetSpec) -> type[FitIn]:
+    """``FitIn`` with ``algorithm`` one of those that apply to ``spec`` (or an alias of one)."""
+    known = algorithms_for(spec)
+    names = (*known, *(alias for alias, name in ALIASES.items() if name in known))
+    algorithm: Any = Literal[names]
+    return create_model(
+        f"{spec.name.capitalize()}FitIn",
+        __base__=FitIn,
+        algorithm=(algorithm, Field(description=f"One of {', '.join(known)}")),
+    )
 
 
 class Histogram(BaseModel):

@@ -1,18 +1,17 @@
-"""The API's request and response models, derived from the dataset specs.
+"""The predictor API's request and response models, derived from the dataset specs.
 
-Services validate with these; frontends and the scheduler parse responses with them. A field's
-range, unit and description come from its ``Feature``: nothing is typed twice.
+The predictor validates with these; frontends and the scheduler parse its answers with them. A
+field's range, unit and description come from its ``Feature``: nothing is typed twice.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,32 +22,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from dailyml.contracts.common import UTCDateTime
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
-from dailyml.vocab import Bucket, JobStatus, SampleSource
+from dailyml.vocab import Bucket, SampleSource, TrainProfile
 
 MAX_BATCH = 10_000
-# The largest integer a query or path parameter may carry: what both databases' INTEGER holds.
-MAX_DB_INT = 2**31 - 1
-EntryT = TypeVar("EntryT", bound=BaseModel)
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
-
-
-def _in_utc(value: datetime) -> datetime:
-    # Everything is stored in UTC; SQLite hands it back without a zone, so naive means UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-UTCDateTime = Annotated[datetime, AfterValidator(_in_utc)]
-"""A timestamp as every API answers it: aware, in UTC (RFC 3339, ``...Z``), whatever the
-database handed back."""
-
-
-def whole_number(value: Any) -> Any:
-    """A ``mode="before"`` validator for the integers of a strict request body: JSON Schema's
-    integer, ``5`` or ``5.0``, is accepted; ``"5"`` and ``true`` are still refused."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 def _field(feature: Feature) -> tuple[Any, Any]:
@@ -172,27 +151,6 @@ def batch_response_model(dataset: str) -> type[BaseModel]:
     )
 
 
-class ErrorDetail(BaseModel):
-    """One broken rule of a refused request."""
-
-    field: str = Field(description="The field, dotted when nested (instances.0.ph); body for the whole body")
-    loc: list[str | int] = Field(description="Where the field is: its path in the body, or the parameter's name")
-    rule: str = Field(description="The rule it broke: missing, greater_than_equal, constraint ...")
-    message: str = Field(description="What is wrong, fit to show a user")
-
-
-class ErrorOut(BaseModel):
-    """Every error answer of every service: a code, a message for a user, and details."""
-
-    error: str = Field(description="A stable code: validation_error, unauthorized, not_found, conflict, not_ready ...")
-    message: str = Field(description="What went wrong, fit to show a user")
-    detail: list[ErrorDetail] | dict[str, Any] | None = Field(
-        default=None,
-        description="For validation errors (422) one item per broken rule; otherwise null, or facts about "
-        "the error (a 409 on an actual label gives the one already recorded).",
-    )
-
-
 def _api_labels(spec: DatasetSpec) -> Any:
     return Literal[tuple(spec.label_to_api(x) for x in spec.labels)]
 
@@ -257,6 +215,45 @@ class MetricsSeries(BaseModel):
     points: list[MetricsPoint]
 
 
+# What a drift report (computed by ``dailyml.drift``) flags on, and says it flags on: PSI above
+# the threshold, with at least ``MIN_SAMPLES`` rows in the window.
+PSI_THRESHOLD = 0.2
+MIN_SAMPLES = 100
+
+
+class DriftBin(BaseModel):
+    label: str = Field(description="The bin: '<= 5.1', '(5.1, 5.8]', '> 6.4', or a category.")
+    reference: int = Field(description="Reference training rows in the bin.")
+    window: int = Field(description="Window rows in the bin.")
+
+
+class FeatureDrift(BaseModel):
+    feature: str
+    kind: Literal["numeric", "categorical"]
+    psi: float = Field(description="Population stability index, window vs reference.")
+    drifted: bool = Field(description="psi > psi_threshold, with enough window rows.")
+    test: Literal["chi_square"] = "chi_square"
+    statistic: float | None = Field(description="Chi-square statistic of the bin counts (None: empty window).")
+    dof: int
+    p_value: float | None
+    bins: list[DriftBin]
+
+
+class DriftReport(BaseModel):
+    dataset: str
+    window: str
+    since: datetime | None = Field(description="Start of a time window (None for a count window).")
+    sources: list[SampleSource]
+    n_reference: int
+    n_window: int
+    psi_threshold: float = PSI_THRESHOLD
+    min_samples: int = MIN_SAMPLES
+    enough_data: bool
+    drifted: bool = Field(description="At least one feature drifted.")
+    drifted_features: list[str]
+    features: list[FeatureDrift]
+
+
 class ModelVersionOut(BaseModel):
     version: int
     kind: str
@@ -269,13 +266,6 @@ class ModelVersionOut(BaseModel):
     feature_schema: dict[str, Any]
     created_at: UTCDateTime
     aliases: list[str]
-
-
-def registry_entry_out(model: type[EntryT], mv: Any, alias: str, alias_id: int | None) -> EntryT:
-    """A registry version (model or synthesizer) as the API model ``model``: its fields read off
-    the row, and ``alias`` listed when the alias points at this version."""
-    fields = {name: getattr(mv, name) for name in model.model_fields if name != "aliases"}
-    return model(**fields, aliases=[alias] if mv.id == alias_id else [])
 
 
 class ModelList(BaseModel):
@@ -338,6 +328,13 @@ class PendingResult(BaseModel):
     model_version: int | None
 
 
+# The body of ``POST /{dataset}/models/train``.
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    include_synthetic: bool = True
+    profile: TrainProfile | None = None
+
+
 class ChampionScore(BaseModel):
     """The champion when a challenger was trained, scored on the challenger's hold-out rows."""
 
@@ -361,20 +358,3 @@ class TrainingOutcome(BaseModel):
     def score(self, metrics: dict[str, Any]) -> float:
         """The primary metric in ``metrics``."""
         return float(metrics[self.primary_metric])
-
-
-class JobOut(BaseModel):
-    """A background job (training, fitting a synthesizer) as the APIs report it."""
-
-    id: uuid.UUID
-    kind: str
-    dataset: str
-    status: JobStatus
-    progress: float
-    message: str
-    params: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: UTCDateTime
-    started_at: UTCDateTime | None
-    finished_at: UTCDateTime | None
