@@ -138,7 +138,7 @@ def fit_and_register(
         artifact_format=ARTIFACT_FORMAT,
         params=synthesizer.describe(),
         metrics=report,
-        feature_schema=feature_schema(spec),
+        feature_schema=feature_schema(spec).model_dump(),
         data_hash=frame_hash(fit_rows(spec, reference)[[*spec.feature_names, "label"]]),
     )
     if make_default:
