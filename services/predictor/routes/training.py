@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from dailyml.challenger import train_challenger
-from dailyml.contracts import JobOut
+from dailyml.contracts import JobOut, TrainingOutcome
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.jobs import Progress, get_job, list_jobs
 from dailyml.vocab import TrainProfile
@@ -27,8 +27,8 @@ class TrainRequest(BaseModel):
 
 
 def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry: Any, settings: Any) -> Any:
-    def body(progress: Progress) -> dict[str, Any]:
-        outcome = train_challenger(
+    def body(progress: Progress) -> TrainingOutcome:
+        return train_challenger(
             engine,
             registry,
             spec,
@@ -37,7 +37,6 @@ def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry:
             profile=request.profile,
             progress=lambda done, total, message: progress(done / max(total, 1), message),
         )
-        return outcome.model_dump(mode="json")
 
     return body
 
