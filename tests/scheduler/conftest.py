@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from dailyml.clients.predictor import PredictorClient
+from dailyml.synth.contracts import GenerateOut
 from services.scheduler.runner import Runner
 from tests.support.credentials import ADMIN_TOKEN
 from tests.support.databases import Database, fresh_database
@@ -66,7 +67,7 @@ def clock() -> FakeClock:
 
 
 class NoGenerator:
-    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> Any:
+    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> GenerateOut:
         raise AssertionError("this test's jobs must not call the generator")
 
 
