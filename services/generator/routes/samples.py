@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
 
 from dailyml.contracts import MAX_DB_INT
@@ -37,9 +35,9 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         source: SampleSource | None = None,
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_DB_INT),
-    ) -> Any:
+    ) -> SamplesPage:
         total, items = generation.list_samples(engine, spec, source=source, limit=limit, offset=offset)
-        return {"total": total, "limit": limit, "offset": offset, "items": items}
+        return SamplesPage(total=total, limit=limit, offset=offset, items=items)
 
     def distributions(engine: EngineDep, bins: int = Query(20, ge=1, le=200)) -> Distributions:
         return generation.distributions(engine, spec, bins)
