@@ -136,8 +136,8 @@ class FoldMeans(Report):
 
     def shaped(self, data: dict[str, Any]) -> dict[str, Any]:
         """The figures flat after the other fields: ``mse``, ``mse_std``, ..., ``by_group``."""
-        means, stds = data.pop("means"), data.pop("stds")
-        flat = {**data, **means, **{f"{k}_std": v for k, v in stds.items()}, "by_group": data.pop("by_group")}
+        means, stds, by_group = data.pop("means"), data.pop("stds"), data.pop("by_group")
+        flat = {**data, **means, **{f"{k}_std": v for k, v in stds.items()}, "by_group": by_group}
         return super().shaped(flat)
 
 
