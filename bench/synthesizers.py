@@ -66,7 +66,7 @@ def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed
         one_ms, thousand_ms = sample_times(loaded, seed)
         report = fidelity_report(
             spec, loaded, reference, rows=rows, seed=seed, trees=SCORING.trees, fit_seconds=fit_seconds
-        )
+        ).model_dump()  # the stored JSON shape, which the selection rule reads
         results.append(
             {
                 "dataset": name,

@@ -11,7 +11,16 @@ from sqlalchemy.engine import Engine
 from dailyml.datasets import get_spec
 from dailyml.jobs import JobRunner, Progress
 from dailyml.registry import Registry
-from dailyml.synth.fitting import DEFAULT, FIT_JOB, KIND, FitSettings, fast_candidates, fit_and_register
+from dailyml.synth.fitting import (
+    DEFAULT,
+    FIT_JOB,
+    KIND,
+    CandidatesFitted,
+    FitOutcome,
+    FitSettings,
+    fast_candidates,
+    fit_and_register,
+)
 from dailyml.tables import Job
 from services.generator.config import GeneratorConfig
 from services.generator.synth_server import SynthesizerServer
@@ -73,7 +82,7 @@ class Fitter:
 
     def _fit_one(
         self, spec: Any, algorithm: str, settings: FitSettings, epochs: int | None, promote: str, progress: Progress
-    ) -> dict[str, Any]:
+    ) -> FitOutcome:
         self._turns.acquire(progress)
         try:
             return fit_and_register(
@@ -96,7 +105,7 @@ class Fitter:
         spec = get_spec(dataset)
         settings = FitSettings(report_rows=self.config.report_rows, trees=self.config.trees)
 
-        def body(progress: Progress) -> dict[str, Any]:
+        def body(progress: Progress) -> FitOutcome:
             return self._fit_one(spec, algorithm, settings, epochs, promote, progress)
 
         params = {"algorithm": algorithm, "epochs": epochs, "promote": promote}
@@ -113,7 +122,7 @@ class Fitter:
             spec = get_spec(dataset)
             algorithms = [a for a in self.config.bootstrap_algorithms if a] or fast_candidates(spec)
 
-            def body(progress: Progress, spec: Any = spec, algorithms: list[str] = algorithms) -> dict[str, Any]:
+            def body(progress: Progress, spec: Any = spec, algorithms: list[str] = algorithms) -> CandidatesFitted:
                 results = []
                 for i, algorithm in enumerate(algorithms):
 
@@ -122,7 +131,7 @@ class Fitter:
 
                     results.append(self._fit_one(spec, algorithm, settings, None, "auto", step))
                 current = self.registry.aliased(spec.name, KIND, DEFAULT)
-                return {"fitted": results, "default": current.version if current else None}
+                return CandidatesFitted(fitted=results, default=current.version if current else None)
 
             params = {"bootstrap": True, "algorithms": algorithms, "report_rows": settings.report_rows}
             log.info("%s has no default synthesizer: fitting %s in the background", dataset, ", ".join(algorithms))

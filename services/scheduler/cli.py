@@ -8,9 +8,12 @@ runs it exactly as its cron would. ``--local`` runs the same code path in this p
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dailyml.vocab import JOB_NAMES, JobName
+
+if TYPE_CHECKING:
+    from dailyml.contracts.scheduler import RunOut
 
 EXIT_FAILED = 1
 
@@ -26,7 +29,7 @@ def add_run_command(sub: Any) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def _local(job: JobName, dataset: str | None) -> list[dict[str, Any]]:
+def _local(job: JobName, dataset: str | None) -> list[RunOut]:
     import logging
 
     from dailyml.clients.predictor import PredictorClient
@@ -43,12 +46,12 @@ def _local(job: JobName, dataset: str | None) -> list[dict[str, Any]]:
     predictor = PredictorClient(settings.predictor_url, admin_token=token, timeout=sched.http_timeout_seconds)
     runner = Runner(engine, sched, predictor, _generator_client(settings, sched.http_timeout_seconds))
     try:
-        return [{**run_out(c.run), "outcome": c.outcome} for c in runner.trigger(job, dataset, trigger="manual")]
+        return [run_out(c.run, c.outcome) for c in runner.trigger(job, dataset, trigger="manual")]
     finally:
         engine.dispose()
 
 
-def _remote(job: JobName, dataset: str | None) -> list[dict[str, Any]]:
+def _remote(job: JobName, dataset: str | None) -> list[RunOut]:
     from dailyml.clients.scheduler import SchedulerClient
     from dailyml.settings import get_settings
 
@@ -56,7 +59,7 @@ def _remote(job: JobName, dataset: str | None) -> list[dict[str, Any]]:
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     client = SchedulerClient(settings.scheduler_url, admin_token=token)
     try:
-        return [item.model_dump() for item in client.trigger(job, dataset).items]
+        return client.trigger(job, dataset).items
     finally:
         client.close()
 
@@ -80,18 +83,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for column in ("dataset", "scheduled for", "outcome", "status", "attempts", "counts", "error"):
         table.add_column(column)
     for run in runs:
-        counts = ", ".join(f"{k}={v}" for k, v in run["counts"].items() if k not in ("reason", "idempotency_key"))
+        counts = ", ".join(f"{k}={v}" for k, v in run.counts.items() if k not in ("reason", "idempotency_key"))
         table.add_row(
-            run["dataset"],
-            run["scheduled_for"],
-            str(run["outcome"]),
-            run["status"],
-            str(run["attempts"]),
-            counts,
-            run["error"] or "",
+            run.dataset, run.scheduled_for, str(run.outcome), run.status, str(run.attempts), counts, run.error or ""
         )
     console.print(table)
     for run in runs:
-        if run["counts"].get("reason"):
-            console.print(f"{run['dataset']}: {run['counts']['reason']}")
-    return EXIT_FAILED if any(r["status"] == "failed" for r in runs) else 0
+        if run.counts.get("reason"):
+            console.print(f"{run.dataset}: {run.counts['reason']}")
+    return EXIT_FAILED if any(r.status == "failed" for r in runs) else 0

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from dailyml.clients.base import ServiceError
 from dailyml.clients.predictor import PredictorClient
 from dailyml.contracts import TrainingOutcome
+from dailyml.contracts.generator import GenerateOut
 from dailyml.metric_direction import is_better
 from dailyml.vocab import JobName
 from services.scheduler.config import SchedulerSettings
@@ -32,7 +33,7 @@ RETRYABLE_STATUSES = {0, 429, 502, 503, 504}
 class Generator(Protocol):
     """What the jobs need of ``dailyml.clients.generator.GeneratorClient``."""
 
-    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> Any: ...
+    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> GenerateOut: ...
 
 
 class Stopped(Exception):
@@ -71,10 +72,6 @@ class JobContext:
         raise AssertionError("unreachable")
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value.model_dump(mode="json") if hasattr(value, "model_dump") else dict(value)
-
-
 def daily_loop(ctx: JobContext, dataset: str, run_key: str, counts: dict[str, Any]) -> None:
     """Generate the day's samples, then predict every stored sample that has no prediction yet.
 
@@ -84,12 +81,12 @@ def daily_loop(ctx: JobContext, dataset: str, run_key: str, counts: dict[str, An
     """
     key = f"daily:{dataset}:{run_key}"
     n = ctx.settings.samples_per_day
-    generated = _as_dict(ctx.call(f"generate {dataset}", lambda: ctx.generator.generate(dataset, n, key)))
+    generated = ctx.call(f"generate {dataset}", lambda: ctx.generator.generate(dataset, n, key))
     counts.update(
         idempotency_key=key,
-        generated=len(generated.get("samples", [])),
-        replayed=bool(generated.get("replayed", False)),
-        synthesizer_version=generated.get("synthesizer_version"),
+        generated=len(generated.samples),
+        replayed=generated.replayed,
+        synthesizer_version=generated.synthesizer_version,
     )
     ctx.save(counts)
     predicted, model_version, limit = 0, None, 10_000

@@ -23,7 +23,7 @@ from dailyml.clients.predictor import PredictorClient
 from dailyml.clock import Clock, apscheduler_clock, is_shifted
 from dailyml.clock import now as utc_clock
 from dailyml.contracts.common import MAX_DB_INT
-from dailyml.contracts.scheduler import DatasetName, RunOut, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
+from dailyml.contracts.scheduler import DatasetName, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
 from dailyml.settings import Settings, get_settings
@@ -185,7 +185,7 @@ def create_app(
     ) -> RunPage:
         """The run log, newest first: start, end, status, attempts, counts and error of each run."""
         total, rows = runlog.list_runs(engine, job=job, dataset=dataset, status=status, limit=limit, offset=offset)
-        return RunPage(total=total, items=[RunOut(**run_out(r)) for r in rows])
+        return RunPage(total=total, items=[run_out(r) for r in rows])
 
     @app.post("/runs", response_model=RunPage, tags=["runs"], dependencies=[admin], responses=error_responses(409))
     def trigger(body: TriggerRequest, runner: RunnerDep) -> RunPage:
@@ -207,7 +207,7 @@ def create_app(
                 ],
             )
         claims = runner.trigger(body.job, body.dataset, trigger="manual")
-        items = [RunOut(**run_out(c.run), outcome=c.outcome) for c in claims]
+        items = [run_out(c.run, c.outcome) for c in claims]
         return RunPage(total=len(items), items=items)
 
     @app.get("/schedule", response_model=ScheduleOut, tags=["runs"])

@@ -19,11 +19,12 @@ from sqlalchemy.engine import Engine
 from dailyml.clients.predictor import PredictorClient
 from dailyml.clock import Clock
 from dailyml.clock import now as utc_clock  # the process clock: the system's, or the tests' shifted one
+from dailyml.contracts.scheduler import RunOut
 from dailyml.errors import ConflictError, InvalidInputError
 from dailyml.observability import metrics
 from dailyml.observability.context import current_request_id, request_scope
 from dailyml.tables import Run
-from dailyml.vocab import JobName, RunStatus, RunTrigger
+from dailyml.vocab import JobName, RunOutcome, RunStatus, RunTrigger
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings
 from services.scheduler.jobs import JOB_BODIES, Generator, JobContext, JobFailed, Stopped
@@ -257,11 +258,6 @@ class Runner:
         self.stopping.set()
 
 
-def run_out(run: Run) -> dict[str, Any]:
-    """A run row as plain data (timestamps UTC-aware)."""
-    from dailyml.db import as_utc
-
-    data = run.model_dump()
-    data["started_at"] = as_utc(run.started_at)
-    data["finished_at"] = as_utc(run.finished_at)
-    return data
+def run_out(run: Run, outcome: RunOutcome | None = None) -> RunOut:
+    """A run row as the API answers it (timestamps UTC-aware), with what a trigger did with it."""
+    return RunOut.model_validate({**run.model_dump(), "outcome": outcome})

@@ -19,18 +19,20 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from dailyml.datasets import DatasetSpec
-from dailyml.evaluation import evaluate
+from dailyml.evaluation import FoldMeans, Metrics, evaluate, fold_means
 from dailyml.metric_direction import GREATER_IS_BETTER, best, reaches
 from dailyml.pipelines import Candidate, candidates, references, servable
+from dailyml.reports import Report
 from dailyml.training import deduplicate
 from dailyml.vocab import TrainProfile
 
@@ -43,23 +45,35 @@ TARGETS: dict[str, dict[str, float]] = {
 }
 
 
+class ProtocolReport(BaseModel):
+    """The protocol as a report records it."""
+
+    scheme: str
+    n_splits: int
+    n_repeats: int
+    seed: int
+    rows: int
+    duplicates_dropped: int
+    deduplicated_before_splitting: bool
+
+
 @dataclass(frozen=True)
 class Protocol:
     n_splits: int
     n_repeats: int
     seed: int = 42
 
-    def describe(self, rows: int, duplicates: int) -> dict[str, Any]:
+    def describe(self, rows: int, duplicates: int) -> ProtocolReport:
         """The protocol as a report records it: scheme, splits, repeats, seed, rows and duplicates dropped."""
-        return {
-            "scheme": f"repeated stratified {self.n_splits}-fold x {self.n_repeats}, seed {self.seed}",
-            "n_splits": self.n_splits,
-            "n_repeats": self.n_repeats,
-            "seed": self.seed,
-            "rows": rows,
-            "duplicates_dropped": duplicates,
-            "deduplicated_before_splitting": True,
-        }
+        return ProtocolReport(
+            scheme=f"repeated stratified {self.n_splits}-fold x {self.n_repeats}, seed {self.seed}",
+            n_splits=self.n_splits,
+            n_repeats=self.n_repeats,
+            seed=self.seed,
+            rows=rows,
+            duplicates_dropped=duplicates,
+            deduplicated_before_splitting=True,
+        )
 
 
 FULL = Protocol(5, 3)
@@ -84,24 +98,18 @@ def outer_folds(spec: DatasetSpec, data: pd.DataFrame, protocol: Protocol) -> li
     return list(splitter.split(data[spec.feature_names], data["label"]))
 
 
-def _mean_metrics(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
-    scalars = [k for k, v in per_fold[0].items() if isinstance(v, float)]
-    out: dict[str, Any] = {k: float(np.mean([m[k] for m in per_fold])) for k in scalars}
-    out.update({f"{k}_std": float(np.std([m[k] for m in per_fold])) for k in scalars})
-    if "by_group" in per_fold[0]:
-        groups = sorted({g for m in per_fold for g in m["by_group"]})
-        out["by_group"] = {
-            g: {
-                k: float(np.mean([m["by_group"][g][k] for m in per_fold if g in m["by_group"]]))
-                for k in scalars
-                if k != "n" and k in per_fold[0]["by_group"][groups[0]]
-            }
-            for g in groups
-        }
-    return out
+class ServingCost(Report):
+    """What serving a model costs: µs for one row, its artifact's MB, whether it is compiled, and
+    (measured while cross-validating) the seconds one fit takes."""
+
+    us_per_row: float
+    mb: float
+    compiled: bool
+    fit_seconds: float | None = None
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("fit_seconds",)
 
 
-def serving_cost(spec: DatasetSpec, estimator: Any, rows: pd.DataFrame, calls: int = 300) -> dict[str, Any]:
+def serving_cost(spec: DatasetSpec, estimator: Any, rows: pd.DataFrame, calls: int = 300) -> ServingCost:
     """What serving ``estimator`` costs: µs for one row (median of ``calls`` one-row predictions
     through the predictor's path), and the registry artifact's size in MB."""
     from dailyml.inference import LoadedModel, predict_rows
@@ -115,11 +123,22 @@ def serving_cost(spec: DatasetSpec, estimator: Any, rows: pd.DataFrame, calls: i
         started = time.perf_counter()
         predict_rows(spec, loaded, [records[i % len(records)]])
         times.append(time.perf_counter() - started)
-    return {
-        "us_per_row": round(float(np.median(times)) * 1e6, 1),
-        "mb": round(len(dump_model(estimator)) / 1e6, 3),
-        "compiled": loaded.compiled is not None and loaded.compiled.inline,
-    }
+    return ServingCost(
+        us_per_row=round(float(np.median(times)) * 1e6, 1),
+        mb=round(len(dump_model(estimator)) / 1e6, 3),
+        compiled=loaded.compiled is not None and loaded.compiled.inline,
+    )
+
+
+class ModelAssessment(FoldMeans):
+    """One model under the protocol: what it is, its figures over the folds and its serving cost."""
+
+    role: str
+    baseline: bool
+    lab: bool
+    description: str
+    params: dict[str, Any]  # the estimator's own hyper-parameters, whatever they are
+    cost: ServingCost
 
 
 def _target(spec: DatasetSpec, frame: pd.DataFrame) -> pd.Series:
@@ -134,19 +153,21 @@ def _cross_validate(
     seed: int,
     progress: ProgressFn,
     cost_calls: int,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ModelAssessment]:
     """Each entry fitted on every fold's training part and scored on its test part, then fitted
     on all rows and costed as served."""
     total = len(entries) * (len(folds) + 1)
     done = 0
     X, y = data[spec.feature_names], _target(spec, data)
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, ModelAssessment] = {}
     # One OpenMP thread for gradient boosting: on a shared machine its spinning threads slow a fit
     # down a hundredfold (measured: 150 s instead of 0.7 s); forests use joblib threads instead.
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         for candidate, role in entries:
-            per_fold, fit_seconds = [], []
+            per_fold: list[Metrics] = []
+            fit_seconds: list[float] = []
+            median_grade: list[float] = []
             for i, (fit_idx, val_idx) in enumerate(folds):
                 model = clone(candidate.build(seed))
                 started = time.perf_counter()
@@ -155,23 +176,57 @@ def _cross_validate(
                 per_fold.append(evaluate(spec, model, data.iloc[val_idx]))
                 if hasattr(model, "predict_grade"):  # an ordinal model's own grade (the median)
                     graded = model.predict_grade(X.iloc[val_idx])
-                    per_fold[-1]["median_grade_exact_accuracy"] = float(np.mean(graded == y.iloc[val_idx].to_numpy()))
+                    median_grade.append(float(np.mean(graded == y.iloc[val_idx].to_numpy())))
                 done += 1
                 progress(done, total, f"{candidate.name} fold {i + 1}/{len(folds)}")
             final = servable(candidate.build(seed).fit(X, y))
             cost = serving_cost(spec, final, data, calls=cost_calls)
             done += 1
             progress(done, total, f"{candidate.name} cost")
-            results[candidate.name] = {
-                "role": role,
-                "baseline": candidate.baseline,
-                "lab": candidate.lab,
-                "description": candidate.description,
-                "params": candidate.params,
-                **_mean_metrics(per_fold),
-                "cost": {**cost, "fit_seconds": round(float(np.median(fit_seconds)), 3)},
-            }
+            figures = fold_means(per_fold, {"median_grade_exact_accuracy": median_grade} if median_grade else None)
+            results[candidate.name] = ModelAssessment(
+                **dict(figures),
+                role=role,
+                baseline=candidate.baseline,
+                lab=candidate.lab,
+                description=candidate.description,
+                params=candidate.params,
+                cost=cost.model_copy(update={"fit_seconds": round(float(np.median(fit_seconds)), 3)}),
+            )
     return results
+
+
+class Target(BaseModel):
+    """One of the issue's targets against the champion's figure."""
+
+    target: float
+    value: float
+    met: bool
+
+
+class Assessment(Report):
+    """``dailyml evaluate``'s report. In JSON the champion's figures, cost and description sit at
+    the top level too, after ``primary_metric``."""
+
+    dataset: str
+    protocol: ProtocolReport
+    champion: str
+    primary_metric: str
+    targets: dict[str, Target]
+    targets_apply: bool
+    candidates: dict[str, ModelAssessment]
+    references: dict[str, ModelAssessment]
+
+    @property
+    def top(self) -> ModelAssessment:
+        """The champion's assessment."""
+        return self.candidates[self.champion]
+
+    def shaped(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The report's JSON: the champion's figures, cost and description after ``primary_metric``."""
+        head = {k: data.pop(k) for k in ("dataset", "protocol", "champion", "primary_metric")}
+        top = {k: v for k, v in data["candidates"][self.champion].items() if k != "role"}
+        return {**head, **top, **data}
 
 
 def assess(
@@ -181,7 +236,7 @@ def assess(
     quick: bool = False,
     progress: ProgressFn = _no_progress,
     cost_calls: int = 300,
-) -> dict[str, Any]:
+) -> Assessment:
     """Cross-validate our candidates and the references under the protocol, measure their cost,
     and report with the champion's figures at the top level (see the module docstring)."""
     protocol = QUICK if quick else FULL
@@ -193,27 +248,26 @@ def assess(
     folds = outer_folds(spec, data, protocol)
     results = _cross_validate(spec, data, entries, folds, protocol.seed, progress, cost_calls)
     primary = spec.primary_metric
-    champion = best(ours, lambda c: results[c.name][primary], greater_is_better=spec.greater_is_better).name
+    champion = best(ours, lambda c: results[c.name].mean(primary), greater_is_better=spec.greater_is_better).name
     top = results[champion]
     targets = {
-        metric: {
-            "target": value,
-            "value": top[metric],
-            "met": reaches(top[metric], value, greater_is_better=GREATER_IS_BETTER[metric]),
-        }
+        metric: Target(
+            target=value,
+            value=top.mean(metric),
+            met=reaches(top.mean(metric), value, greater_is_better=GREATER_IS_BETTER[metric]),
+        )
         for metric, value in TARGETS.get(spec.name, {}).items()
     }
-    return {
-        "dataset": spec.name,
-        "protocol": protocol.describe(len(data), len(frame) - len(data)),
-        "champion": champion,
-        "primary_metric": spec.primary_metric,
-        **{k: v for k, v in top.items() if k != "role"},
-        "targets": targets,
-        "targets_apply": not quick,
-        "candidates": {name: r for name, r in results.items() if r["role"] == "candidate"},
-        "references": {name: r for name, r in results.items() if r["role"] == "reference"},
-    }
+    return Assessment(
+        dataset=spec.name,
+        protocol=protocol.describe(len(data), len(frame) - len(data)),
+        champion=champion,
+        primary_metric=spec.primary_metric,
+        targets=targets,
+        targets_apply=not quick,
+        candidates={name: r for name, r in results.items() if r.role == "candidate"},
+        references={name: r for name, r in results.items() if r.role == "reference"},
+    )
 
 
 def headline_keys(spec: DatasetSpec) -> list[str]:
@@ -223,17 +277,32 @@ def headline_keys(spec: DatasetSpec) -> list[str]:
     return ["mse", "mae", "exact_accuracy", "within_one_accuracy"]
 
 
-def recordable(report: dict[str, Any]) -> dict[str, Any]:
+class RecordedEvaluation(FoldMeans):
+    """What the registry keeps of a report on the champion's version: protocol, champion's
+    figures, cost and targets, and the references' figures."""
+
+    protocol: ProtocolReport
+    champion: str
+    primary_metric: str
+    targets: dict[str, Target]
+    targets_apply: bool
+    cost: ServingCost
+    references: dict[str, FoldMeans]
+
+
+def recordable(report: Assessment) -> RecordedEvaluation:
     """The part of a report the registry keeps on the champion's version: protocol, figures,
     cost and targets (not every reference)."""
-    keep = ("protocol", "champion", "primary_metric", "targets", "targets_apply", "cost", "by_group")
-    out = {k: report[k] for k in keep if k in report}
-    out.update({k: v for k, v in report.items() if isinstance(v, float)})
-    out["references"] = {
-        name: {k: v for k, v in r.items() if isinstance(v, float) or k == "by_group"}
-        for name, r in report["references"].items()
-    }
-    return out
+    return RecordedEvaluation(
+        **dict(report.top.fold_means()),
+        protocol=report.protocol,
+        champion=report.champion,
+        primary_metric=report.primary_metric,
+        targets=report.targets,
+        targets_apply=report.targets_apply,
+        cost=report.top.cost,
+        references={name: r.fold_means() for name, r in report.references.items()},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +365,40 @@ def _short(params: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
+class SearchedConfiguration(BaseModel):
+    """One configuration of a search space."""
+
+    name: str
+    params: dict[str, Any]  # the estimator's own hyper-parameters, whatever they are
+
+
+class FoldWinner(SearchedConfiguration):
+    """The configuration an outer fold's inner search chose, and its figures."""
+
+    fold: int
+    inner_mse: float
+    outer_mse: float
+    outer_exact_accuracy: float
+
+
+class ChosenConfiguration(BaseModel):
+    """The configuration chosen most often, and what serving it (fitted on all rows) costs."""
+
+    name: str
+    cost: ServingCost
+
+
+class NestedSearch(FoldMeans):
+    """A nested search: its inner scheme, space, each outer fold's winner, the outer folds' figures
+    and (in ``explore``) the configuration chosen most often."""
+
+    inner: str
+    space: list[SearchedConfiguration]
+    winners: list[FoldWinner]
+    chosen: ChosenConfiguration | None = None
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("by_group", "chosen")
+
+
 def nested_search(
     spec: DatasetSpec,
     data: pd.DataFrame,
@@ -306,7 +409,7 @@ def nested_search(
     seed: int = 42,
     progress: ProgressFn = _no_progress,
     fit_log: FitLog | None = None,
-) -> dict[str, Any]:
+) -> NestedSearch:
     """A nested search: for each outer fold, every configuration of ``space`` is scored by an
     inner stratified ``inner_splits``-fold CV on that fold's *training part only* (lowest MSE
     wins), the winner is refitted on the whole training part and scored on the outer test part,
@@ -318,8 +421,8 @@ def nested_search(
     X, y = data[spec.feature_names], _target(spec, data)
     total = len(folds) * (len(space) * inner_splits + 1)
     done = 0
-    per_fold: list[dict[str, Any]] = []
-    winners: list[dict[str, Any]] = []
+    per_fold: list[Metrics] = []
+    winners: list[FoldWinner] = []
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         for o, (train_idx, test_idx) in enumerate(folds):
@@ -345,23 +448,23 @@ def nested_search(
             model = clone(best.build(seed)).fit(X.iloc[train_idx], y.iloc[train_idx])
             per_fold.append(evaluate(spec, model, data.iloc[test_idx]))
             winners.append(
-                {
-                    "fold": o,
-                    "name": best.name,
-                    "params": best.params,
-                    "inner_mse": min(scores),
-                    "outer_mse": per_fold[-1]["mse"],
-                    "outer_exact_accuracy": per_fold[-1]["exact_accuracy"],
-                }
+                FoldWinner(
+                    fold=o,
+                    name=best.name,
+                    params=best.params,
+                    inner_mse=min(scores),
+                    outer_mse=per_fold[-1].figure("mse"),
+                    outer_exact_accuracy=per_fold[-1].figure("exact_accuracy"),
+                )
             )
             done += 1
             progress(done, total, f"outer {o + 1}/{len(folds)} refit")
-    return {
-        "inner": f"stratified {inner_splits}-fold on each outer training part, seed {seed} + fold",
-        "space": [{"name": c.name, "params": c.params} for c in space],
-        "winners": winners,
-        **_mean_metrics(per_fold),
-    }
+    return NestedSearch(
+        **dict(fold_means(per_fold)),
+        inner=f"stratified {inner_splits}-fold on each outer training part, seed {seed} + fold",
+        space=[SearchedConfiguration(name=c.name, params=c.params) for c in space],
+        winners=winners,
+    )
 
 
 def wine_families(spec: DatasetSpec) -> list[Candidate]:
@@ -411,6 +514,18 @@ def wine_families(spec: DatasetSpec) -> list[Candidate]:
     ]
 
 
+class Exploration(Report):
+    """``dailyml evaluate wine --search``'s report: the extra families and the nested search, each
+    with its protocol (left out when not run)."""
+
+    dataset: str
+    families_protocol: ProtocolReport | None = None
+    families: dict[str, ModelAssessment] | None = None
+    search_protocol: ProtocolReport | None = None
+    search: NestedSearch | None = None
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("families_protocol", "families", "search_protocol", "search")
+
+
 def explore(
     spec: DatasetSpec,
     frame: pd.DataFrame,
@@ -420,29 +535,29 @@ def explore(
     search: bool = True,
     progress: ProgressFn = _no_progress,
     cost_calls: int = 300,
-) -> dict[str, Any]:
+) -> Exploration:
     """``dailyml evaluate wine --search``: the nested search (outer folds: the protocol's first
     ``outer_repeats`` repeats of 5 folds) and the extra families (all 15 folds)."""
     if spec.name != "wine":
         raise ValueError("the search and the extra families are defined for wine only")
     data = evaluation_rows(spec, frame)
-    report: dict[str, Any] = {"dataset": spec.name}
+    report = Exploration(dataset=spec.name)
     if families:
         folds = outer_folds(spec, data, FULL)
         entries = [(c, "family") for c in wine_families(spec)]
-        report["families_protocol"] = FULL.describe(len(data), len(frame) - len(data))
-        report["families"] = _cross_validate(spec, data, entries, folds, FULL.seed, progress, cost_calls)
+        report.families_protocol = FULL.describe(len(data), len(frame) - len(data))
+        report.families = _cross_validate(spec, data, entries, folds, FULL.seed, progress, cost_calls)
     if search:
         protocol = Protocol(FULL.n_splits, outer_repeats, FULL.seed)
         folds = outer_folds(spec, data, protocol)
-        report["search_protocol"] = protocol.describe(len(data), len(frame) - len(data))
+        report.search_protocol = protocol.describe(len(data), len(frame) - len(data))
         space = wine_search_space()
-        report["search"] = found = nested_search(spec, data, folds, space, progress=progress)
+        report.search = found = nested_search(spec, data, folds, space, progress=progress)
         # What serving the configuration chosen most often would cost, fitted on all rows.
-        names = [w["name"] for w in found["winners"]]
+        names = [w.name for w in found.winners]
         chosen = next(c for c in space if c.name == max(set(names), key=names.count))
         X, y = data[spec.feature_names], _target(spec, data)
         with threadpool_limits(limits=1, user_api="openmp"):
             final = chosen.build(FULL.seed).fit(X, y)
-        found["chosen"] = {"name": chosen.name, "cost": serving_cost(spec, final, data, calls=cost_calls)}
+        found.chosen = ChosenConfiguration(name=chosen.name, cost=serving_cost(spec, final, data, calls=cost_calls))
     return report

@@ -35,7 +35,8 @@ def train_challenger(
     scored = None
     if champion is not None:
         scored = ChampionScore(
-            version=champion.version, metrics=evaluate(spec, registry.load(champion), holdout_frame(spec, frame))
+            version=champion.version,
+            metrics=evaluate(spec, registry.load(champion), holdout_frame(spec, frame)).model_dump(),
         )
     return TrainingOutcome(
         version=mv.version,

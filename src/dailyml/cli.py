@@ -10,13 +10,16 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dailyml.supervisor import SERVICES, ensure_admin_token, ensure_artifact_key, run_services
+
+if TYPE_CHECKING:
+    from dailyml.assessment import Assessment
 
 console = Console(stderr=True)
 out = Console()
@@ -158,15 +161,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_table(report: dict[str, Any]) -> Table:
+def _evaluate_table(report: Assessment) -> Table:
     from dailyml.assessment import headline_keys
     from dailyml.datasets import get_spec
 
-    spec = get_spec(report["dataset"])
+    spec = get_spec(report.dataset)
     keys = headline_keys(spec)
-    table = Table(
-        title=f"{spec.name}: {report['protocol']['scheme']} on {report['protocol']['rows']} de-duplicated rows"
-    )
+    table = Table(title=f"{spec.name}: {report.protocol.scheme} on {report.protocol.rows} de-duplicated rows")
     table.add_column("model")
     for k in keys:
         table.add_column(k, justify="right")
@@ -175,31 +176,31 @@ def _evaluate_table(report: dict[str, Any]) -> Table:
         table.add_column(f"{g} mse / exact", justify="right")
     for k in ("µs/row", "MB", "fit s"):
         table.add_column(k, justify="right")
-    rows = [*report["references"].items(), *report["candidates"].items()]
+    rows = [*report.references.items(), *report.candidates.items()]
     for name, r in rows:
         role = (
             " (champion)"
-            if name == report["champion"]
+            if name == report.champion
             else " (baseline)"
-            if r["baseline"]
+            if r.baseline
             else " (lab)"
-            if r["lab"]
+            if r.lab
             else " (reference)"
-            if r["role"] == "reference"
+            if r.role == "reference"
             else ""
         )
-        cells = [f"{r[k]:.3f}±{r[k + '_std']:.3f}" if k == spec.primary_metric else f"{r[k]:.3f}" for k in keys]
+        cells = [f"{r.means[k]:.3f}±{r.stds[k]:.3f}" if k == spec.primary_metric else f"{r.means[k]:.3f}" for k in keys]
         for g in groups:
-            m = r.get("by_group", {}).get(g)
+            m = (r.by_group or {}).get(g)
             cells.append(f"{m['mse']:.3f} / {m['exact_accuracy']:.3f}" if m else "–")
-        cost = r["cost"]
-        compiled = "" if cost["compiled"] else "*"
+        cost = r.cost
+        compiled = "" if cost.compiled else "*"
         table.add_row(
             name + role,
             *cells,
-            f"{cost['us_per_row']:.0f}{compiled}",
-            f"{cost['mb']:.2f}",
-            f"{cost['fit_seconds']:.2f}",
+            f"{cost.us_per_row:.0f}{compiled}",
+            f"{cost.mb:.2f}",
+            f"{cost.fit_seconds or 0.0:.2f}",
         )
     return table
 
@@ -213,35 +214,39 @@ def _evaluate_search(spec: Any, frame: Any, args: argparse.Namespace) -> int:
     with _progress("search") as factory:
         report = explore(spec, frame, outer_repeats=args.outer_repeats, progress=factory(spec.name))
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps(report.model_dump(), indent=2, default=str))
         return 0
-    table = Table(title=f"wine families: {report['families_protocol']['scheme']}")
+    assert report.families is not None and report.families_protocol is not None
+    assert report.search is not None and report.search_protocol is not None
+    table = Table(title=f"wine families: {report.families_protocol.scheme}")
     for col in ("model", "mse", "exact", "median-grade exact", "red mse / exact", "white mse / exact", "µs/row", "MB"):
         table.add_column(col)
-    for name, r in report["families"].items():
-        median = r.get("median_grade_exact_accuracy")
+    for name, r in report.families.items():
+        median = r.means.get("median_grade_exact_accuracy")
+        by_group = r.by_group or {}
         table.add_row(
             name,
-            f"{r['mse']:.3f}±{r['mse_std']:.3f}",
-            f"{r['exact_accuracy']:.3f}",
+            f"{r.means['mse']:.3f}±{r.stds['mse']:.3f}",
+            f"{r.means['exact_accuracy']:.3f}",
             "–" if median is None else f"{median:.3f}",
-            *(f"{r['by_group'][g]['mse']:.3f} / {r['by_group'][g]['exact_accuracy']:.3f}" for g in ("red", "white")),
-            f"{r['cost']['us_per_row']:.0f}",
-            f"{r['cost']['mb']:.2f}",
+            *(f"{by_group[g]['mse']:.3f} / {by_group[g]['exact_accuracy']:.3f}" for g in ("red", "white")),
+            f"{r.cost.us_per_row:.0f}",
+            f"{r.cost.mb:.2f}",
         )
     out.print(table)
-    search = report["search"]
+    search = report.search
     out.print(
-        f"nested search ({report['search_protocol']['scheme']} outer; {search['inner']}): "
-        f"MSE {search['mse']:.3f}±{search['mse_std']:.3f}, exact {search['exact_accuracy']:.3f}, "
-        + ", ".join(f"{g} {m['mse']:.3f} / {m['exact_accuracy']:.3f}" for g, m in search["by_group"].items())
+        f"nested search ({report.search_protocol.scheme} outer; {search.inner}): "
+        f"MSE {search.means['mse']:.3f}±{search.stds['mse']:.3f}, exact {search.means['exact_accuracy']:.3f}, "
+        + ", ".join(f"{g} {m['mse']:.3f} / {m['exact_accuracy']:.3f}" for g, m in (search.by_group or {}).items())
     )
-    for w in search["winners"]:
-        figures = f"inner MSE {w['inner_mse']:.3f}, outer {w['outer_mse']:.3f}"
-        out.print(f"  outer fold {w['fold'] + 1}: {w['name']} ({figures})")
-    cost = search["chosen"]["cost"]
-    served = f"{cost['us_per_row']:.0f} µs/row, {cost['mb']:.1f} MB"
-    out.print(f"chosen most often: {search['chosen']['name']}, served: {served}")
+    for w in search.winners:
+        figures = f"inner MSE {w.inner_mse:.3f}, outer {w.outer_mse:.3f}"
+        out.print(f"  outer fold {w.fold + 1}: {w.name} ({figures})")
+    chosen = search.chosen
+    assert chosen is not None
+    served = f"{chosen.cost.us_per_row:.0f} µs/row, {chosen.cost.mb:.1f} MB"
+    out.print(f"chosen most often: {chosen.name}, served: {served}")
     return 0
 
 
@@ -259,14 +264,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with _progress("evaluate") as factory:
         report = assess(spec, frame, quick=args.quick, progress=factory(spec.name))
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps(report.model_dump(), indent=2, default=str))
     else:
         out.print(_evaluate_table(report))
         out.print("* not compiled: served by scikit-learn behind the compiled preprocessing")
-        for metric, t in report["targets"].items():
-            state = "met" if t["met"] else "MISSED"
-            scope = "" if report["targets_apply"] else " (quick protocol: the targets apply to the full one)"
-            out.print(f"target {metric} {t['target']}: {t['value']:.4f} {state}{scope}")
+        for metric, t in report.targets.items():
+            state = "met" if t.met else "MISSED"
+            scope = "" if report.targets_apply else " (quick protocol: the targets apply to the full one)"
+            out.print(f"target {metric} {t.target}: {t.value:.4f} {state}{scope}")
     if args.record:
         from dailyml.db import migrate
         from dailyml.registry import Registry
@@ -274,11 +279,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         migrate(settings.resolved_database_url)
         registry = Registry.from_settings(_engine(), settings)
         mv = registry.aliased(spec.name)
-        if mv is None or mv.algorithm != report["champion"]:
+        if mv is None or mv.algorithm != report.champion:
             what = "no champion" if mv is None else f"the champion is {mv.algorithm}"
-            console.print(f"[yellow]not recorded: {what}, the evaluated champion is {report['champion']}")
+            console.print(f"[yellow]not recorded: {what}, the evaluated champion is {report.champion}")
             return 1
-        registry.record_evaluation(mv, recordable(report))
+        registry.record_evaluation(mv, recordable(report).model_dump())
         console.print(f"recorded on {spec.name} model version {mv.version}")
     return 0
 

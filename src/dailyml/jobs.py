@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
@@ -36,9 +37,10 @@ from dailyml.vocab import JobStatus
 
 log = logging.getLogger("dailyml.jobs")
 
-# A job body gets a progress callback (fraction 0..1, message) and returns its JSON result.
+# A job body gets a progress callback (fraction 0..1, message) and returns its result, a model
+# stored as JSON on the job's row.
 Progress = Callable[[float, str], None]
-JobBody = Callable[[Progress], dict[str, Any]]
+JobBody = Callable[[Progress], BaseModel]
 
 
 class JobRunner:
@@ -152,7 +154,14 @@ class JobRunner:
                 error="".join(traceback.format_exception_only(exc)).strip(),
             )
             return
-        self._update(job_id, status="succeeded", progress=1.0, finished_at=utcnow(), message="done", result=result)
+        self._update(
+            job_id,
+            status="succeeded",
+            progress=1.0,
+            finished_at=utcnow(),
+            message="done",
+            result=result.model_dump(mode="json"),
+        )
         self._count(kind, dataset, "succeeded", started)
 
     @staticmethod

@@ -75,6 +75,7 @@ class AliasState:
 
 def _signed_fields(mv: ModelVersion) -> dict[str, Any]:
     """What an artifact's signature covers: whose it is, which version, its format and its checksum."""
+    # A mapping: the keyword arguments of ``sign`` and ``verify``.
     return {
         "dataset": mv.dataset,
         "kind": mv.kind,
@@ -182,8 +183,8 @@ class Registry:
             payload=dump_model(result.estimator),
             artifact_format="skops",
             params=result.params,
-            metrics=result.metrics,
-            feature_schema=result.feature_schema,
+            metrics=result.metrics.model_dump(),
+            feature_schema=result.feature_schema.model_dump(),
             data_hash=result.data_hash,
         )
 

@@ -50,6 +50,7 @@ class LoadFailure:
 
     def as_dict(self) -> dict[str, Any]:
         """The failure as ``degraded`` reports it: version, error and whether it was refused."""
+        # A mapping: one part of the readiness answer, which is assembled as JSON checks.
         return {"version": self.version, "error": self.error, "refused": self.refused}
 
 

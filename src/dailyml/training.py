@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedShuffleSplit
 from threadpoolctl import threadpool_limits
 
 from dailyml.datasets import DatasetSpec, frame_hash, row_hash
-from dailyml.evaluation import evaluate
+from dailyml.evaluation import FoldMeans, Metrics, evaluate, fold_means
 from dailyml.metric_direction import best
 from dailyml.pipelines import Candidate, candidates, servable
 from dailyml.vocab import TrainProfile
@@ -33,6 +34,48 @@ def _no_progress(done: int, total: int, message: str) -> None:
     return None
 
 
+class CrossValidation(FoldMeans):
+    """One candidate's repeated stratified k-fold CV: its scheme, seconds, and every figure's mean and std."""
+
+    scheme: str
+    seconds: float
+
+
+class CandidateReport(BaseModel):
+    """One candidate of a training run: its parameters and role, its CV figures and its hold-out metrics."""
+
+    params: dict[str, Any]  # the estimator's own hyper-parameters, whatever they are
+    baseline: bool
+    lab: bool
+    cv: CrossValidation
+    holdout: Metrics
+
+
+class TrainingData(BaseModel):
+    """The rows a training run used: read, duplicates dropped, train and test sizes, seed and profile."""
+
+    rows: int
+    duplicates_dropped: int
+    train_rows: int
+    test_rows: int
+    test_size: float
+    seed: int
+    profile: TrainProfile
+
+
+class TrainingReport(BaseModel):
+    """What a training run measured, stored as the registered version's metrics: the chosen
+    candidate and its hold-out metrics, every candidate's figures, and the data."""
+
+    primary_metric: str
+    chosen: str
+    holdout: Metrics
+    baseline: str
+    lab_model: str | None
+    candidates: dict[str, CandidateReport]
+    data: TrainingData
+
+
 @dataclass
 class TrainingResult:
     """A fitted model and everything the registry stores about it."""
@@ -40,30 +83,41 @@ class TrainingResult:
     estimator: Any
     algorithm: str
     params: dict[str, Any]
-    metrics: dict[str, Any]
+    metrics: TrainingReport
     data_hash: str
-    feature_schema: dict[str, Any]
+    feature_schema: FeatureSchema
 
 
-def feature_schema(spec: DatasetSpec) -> dict[str, Any]:
+class FeatureColumn(BaseModel):
+    """One input of a trained model: its name, kind, unit, range and categories."""
+
+    name: str
+    kind: str
+    unit: str
+    minimum: float | None
+    maximum: float | None
+    categories: list[str]
+
+
+class FeatureSchema(BaseModel):
     """The input contract a model was trained on, stored with it in the registry."""
-    return {
-        "dataset": spec.name,
-        "task": spec.task,
-        "target": spec.target,
-        "labels": list(spec.labels),
-        "features": [
-            {
-                "name": f.name,
-                "kind": f.kind,
-                "unit": f.unit,
-                "minimum": f.minimum,
-                "maximum": f.maximum,
-                "categories": list(f.categories),
-            }
-            for f in spec.features
-        ],
-    }
+
+    dataset: str
+    task: str
+    target: str
+    labels: list[str]
+    features: list[FeatureColumn]
+
+
+def feature_schema(spec: DatasetSpec) -> FeatureSchema:
+    """The input contract a model was trained on, stored with it in the registry."""
+    return FeatureSchema(
+        dataset=spec.name,
+        task=spec.task,
+        target=spec.target,
+        labels=list(spec.labels),
+        features=[FeatureColumn.model_validate(f, from_attributes=True) for f in spec.features],
+    )
 
 
 def assign_split(spec: DatasetSpec, frame: pd.DataFrame, seed: int, test_size: float = TEST_SIZE) -> pd.Series:
@@ -105,26 +159,26 @@ def cross_validate(
     seed: int,
     profile: TrainProfile,
     progress: Callable[[str], None],
-) -> dict[str, Any]:
+) -> CrossValidation:
     """Repeated stratified k-fold CV of one candidate: mean and std of every scalar metric."""
     n_splits, n_repeats = _cv_scheme(profile)
     folds = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
     X, y = train[spec.feature_names], train["label"]
     target = y if spec.task == "classification" else y.astype(int)
-    per_fold: list[dict[str, Any]] = []
+    per_fold: list[Metrics] = []
     started = time.perf_counter()
     for i, (fit_idx, val_idx) in enumerate(folds.split(X, y)):
         model = clone(candidate.build(seed))
         model.fit(X.iloc[fit_idx], target.iloc[fit_idx])
         per_fold.append(evaluate(spec, model, train.iloc[val_idx]))
         progress(f"{candidate.name} fold {i + 1}/{n_splits * n_repeats}")
-    scalars = [k for k, v in per_fold[0].items() if isinstance(v, float)]
-    return {
-        "scheme": f"{n_splits}-fold x {n_repeats} repeats, stratified, seed {seed}",
-        "seconds": round(time.perf_counter() - started, 2),
-        **{k: float(np.mean([m[k] for m in per_fold])) for k in scalars},
-        **{f"{k}_std": float(np.std([m[k] for m in per_fold])) for k in scalars},
-    }
+    figures = fold_means(per_fold)
+    return CrossValidation(
+        scheme=f"{n_splits}-fold x {n_repeats} repeats, stratified, seed {seed}",
+        seconds=round(time.perf_counter() - started, 2),
+        means=figures.means,
+        stds=figures.stds,  # per-group figures are the hold-out's, not CV's
+    )
 
 
 def train(
@@ -167,11 +221,11 @@ def train(
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         cv = {c.name: cross_validate(spec, c, train_rows, seed=seed, profile=profile, progress=step) for c in tried}
     eligible = [c for c in tried if not c.baseline]
-    chosen = best(eligible, lambda c: cv[c.name][spec.primary_metric], greater_is_better=spec.greater_is_better)
+    chosen = best(eligible, lambda c: cv[c.name].mean(spec.primary_metric), greater_is_better=spec.greater_is_better)
 
     X, y = train_rows[spec.feature_names], train_rows["label"]
     target = y if spec.task == "classification" else y.astype(int)
-    holdout: dict[str, Any] = {}
+    holdout: dict[str, Metrics] = {}
     final: Any = None
     for c in tried:
         with threadpool_limits(limits=1, user_api="openmp"):
@@ -181,32 +235,28 @@ def train(
             final = servable(model)
         step(f"hold-out {c.name}")
 
-    metrics = {
-        "primary_metric": spec.primary_metric,
-        "chosen": chosen.name,
-        "holdout": holdout[chosen.name],
-        "baseline": next(c.name for c in tried if c.baseline),
-        "lab_model": next((c.name for c in tried if c.lab), None),
-        "candidates": {
-            c.name: {
-                "params": c.params,
-                "baseline": c.baseline,
-                "lab": c.lab,
-                "cv": cv[c.name],
-                "holdout": holdout[c.name],
-            }
+    metrics = TrainingReport(
+        primary_metric=spec.primary_metric,
+        chosen=chosen.name,
+        holdout=holdout[chosen.name],
+        baseline=next(c.name for c in tried if c.baseline),
+        lab_model=next((c.name for c in tried if c.lab), None),
+        candidates={
+            c.name: CandidateReport(
+                params=c.params, baseline=c.baseline, lab=c.lab, cv=cv[c.name], holdout=holdout[c.name]
+            )
             for c in tried
         },
-        "data": {
-            "rows": rows_in,
-            "duplicates_dropped": rows_in - len(data),
-            "train_rows": len(train_rows),
-            "test_rows": len(test_rows),
-            "test_size": TEST_SIZE,
-            "seed": seed,
-            "profile": profile,
-        },
-    }
+        data=TrainingData(
+            rows=rows_in,
+            duplicates_dropped=rows_in - len(data),
+            train_rows=len(train_rows),
+            test_rows=len(test_rows),
+            test_size=TEST_SIZE,
+            seed=seed,
+            profile=profile,
+        ),
+    )
     step("done")
     return TrainingResult(
         estimator=final,

@@ -126,6 +126,7 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 def _error_schema(openapi: dict[str, Any]) -> dict[str, Any]:
     """Put ``ErrorOut`` (and what it refers to) in the components; its reference."""
+    # OpenAPI fragments stay mappings: FastAPI builds and serves the document as plain JSON.
     schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
     components = openapi.setdefault("components", {}).setdefault("schemas", {})
     components.update(schema.pop("$defs", {}))
@@ -137,7 +138,7 @@ def document_errors(app: FastAPI) -> None:
     """Make ``app``'s OpenAPI document the error answers it really sends (see the module doc)."""
     build = app.openapi
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> dict[str, Any]:  # the document as FastAPI builds and caches it: plain JSON
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = build()

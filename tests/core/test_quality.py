@@ -9,11 +9,10 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any
 
 import pytest
 
-from dailyml.assessment import assess, recordable
+from dailyml.assessment import Assessment, assess, recordable
 from dailyml.datasets import IRIS, WINE
 from dailyml.registry import Registry
 from dailyml.settings import PROJECT_ROOT
@@ -29,12 +28,12 @@ WINE_KEYS = {"protocol", "mse", "mae", "exact_accuracy", "within_one_accuracy"}
 
 
 @pytest.fixture(scope="module")
-def wine_quick() -> dict[str, Any]:
+def wine_quick() -> Assessment:
     return assess(WINE, WINE.load_reference(DATA), quick=True, cost_calls=20)
 
 
-def test_evaluate_wine_quick_protocol_stays_above_the_floors(wine_quick: dict[str, Any]) -> None:
-    report = wine_quick
+def test_evaluate_wine_quick_protocol_stays_above_the_floors(wine_quick: Assessment) -> None:
+    report = wine_quick.model_dump()  # the shape `dailyml evaluate --json` prints
     assert set(report) >= WINE_KEYS and {"red", "white"} == set(report["by_group"])
     assert report["protocol"]["rows"] == 5320 and report["protocol"]["duplicates_dropped"] == 1177
     assert report["protocol"]["n_splits"] == 3 and report["protocol"]["deduplicated_before_splitting"]
@@ -72,7 +71,7 @@ def test_the_default_wine_synthesizer_scored_on_hold_out_rows_stays_above_the_fl
     frame = WINE.load_reference(DATA)
     frame["split"] = assign_split(WINE, frame, 42)
     synth = build(WINE, "grade_copula", seed=42).fit(fit_rows(WINE, frame), forbidden_rows=frame)
-    report = fidelity_report(WINE, synth, frame, rows=4300, seed=42, trees=30)
+    report = fidelity_report(WINE, synth, frame, rows=4300, seed=42, trees=30).model_dump()
     assert report["holdout_rows"] == 1064 and report["rows_scored"] == report["train_rows"]
     assert report["quality"] > 0.8 and report["ceiling"]["quality"] > 0.8
     assert report["novelty"]["ratio"] > 0.95  # no closer to the training rows than real hold-out rows
@@ -82,7 +81,7 @@ def test_the_default_wine_synthesizer_scored_on_hold_out_rows_stays_above_the_fl
 
 
 def test_the_champion_records_its_evaluation_and_the_dashboard_shows_it(
-    sqlite_db: Database, wine_quick: dict[str, Any]
+    sqlite_db: Database, wine_quick: Assessment
 ) -> None:
     registry = Registry.from_settings(sqlite_db.engine, sqlite_db.settings())
     frame = IRIS.load_reference(DATA)
@@ -96,6 +95,6 @@ def test_the_champion_records_its_evaluation_and_the_dashboard_shows_it(
     assert recorded.metrics["holdout"] == mv.metrics["holdout"]  # the rest of the metrics is kept
     payload["versions"][0]["metrics"] = recorded.metrics
     assert "dailyml evaluate, x): accuracy 97.3%" in (evaluated_figures("classification", payload) or "")
-    kept = recordable(wine_quick)
-    assert kept["mse"] == wine_quick["mse"] and set(kept["references"]) == set(wine_quick["references"])
+    kept = recordable(wine_quick).model_dump()
+    assert kept["mse"] == wine_quick.top.mean("mse") and set(kept["references"]) == set(wine_quick.references)
     json.dumps(kept)

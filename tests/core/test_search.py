@@ -71,8 +71,8 @@ def test_the_inner_search_only_sees_each_outer_training_part(rows: pd.DataFrame)
         assert all(f | t == train_set and not f & t for f, t in zip(inner_fits, inner_tests, strict=True))
     assert [stage for stage, _ in logged].count("outer") == len(folds)
     # the unbiased constant wins every inner search
-    assert {w["name"] for w in report["winners"]} == {"offset 0.0"}
-    assert len(report["winners"]) == len(folds) and {"mse", "exact_accuracy", "by_group"} <= set(report)
+    assert {w.name for w in report.winners} == {"offset 0.0"}
+    assert len(report.winners) == len(folds) and {"mse", "exact_accuracy", "by_group"} <= set(report.model_dump())
 
 
 def test_the_cumulative_ordinal_model_is_monotone_and_predicts_within_the_grades(rows: pd.DataFrame) -> None:

@@ -24,7 +24,16 @@ from dailyml.evaluation import evaluate
 from dailyml.pipelines import candidates, references, servable
 from dailyml.registry import Registry
 from dailyml.settings import PROJECT_ROOT
-from dailyml.training import TrainingResult, assign_split, deduplicate, feature_schema, holdout_frame
+from dailyml.training import (
+    TEST_SIZE,
+    TrainingData,
+    TrainingReport,
+    TrainingResult,
+    assign_split,
+    deduplicate,
+    feature_schema,
+    holdout_frame,
+)
 from tests.support.credentials import ADMIN_TOKEN
 from tests.support.databases import Database
 from tests.support.processes import start_service
@@ -53,12 +62,23 @@ def fit_full(name: str, seed: int = 42) -> TrainingResult:
         estimator=model,
         algorithm=name,
         params={**candidate.params, "seed": seed, "profile": "full"},
-        metrics={
-            "primary_metric": WINE.primary_metric,
-            "chosen": name,
-            "holdout": holdout,
-            "data": {"rows": len(data), "train_rows": len(train_rows), "profile": "full", "seed": seed},
-        },
+        metrics=TrainingReport(
+            primary_metric=WINE.primary_metric,
+            chosen=name,
+            holdout=holdout,
+            baseline="predict_mean",
+            lab_model=None,
+            candidates={},
+            data=TrainingData(
+                rows=len(data),
+                duplicates_dropped=0,
+                train_rows=len(train_rows),
+                test_rows=len(data) - len(train_rows),
+                test_size=TEST_SIZE,
+                seed=seed,
+                profile="full",
+            ),
+        ),
         data_hash=f"full-{name}-{seed}",
         feature_schema=feature_schema(WINE),
     )

@@ -188,8 +188,8 @@ def test_daily_loop_end_to_end_over_http(stack: Stack) -> None:
     predictor = stack.predictor()
     key = f"fullstack-{uuid.uuid4().hex[:8]}"
     generated = generator.generate("iris", n=5, idempotency_key=key)
-    assert generated["n"] == 5 and len(generated["samples"]) == 5 and not generated["replayed"]
-    assert generator.generate("iris", n=5, idempotency_key=key)["replayed"] is True
+    assert generated.n == 5 and len(generated.samples) == 5 and not generated.replayed
+    assert generator.generate("iris", n=5, idempotency_key=key).replayed is True
 
     pending = predictor.predict_pending("iris")
     assert pending.predicted >= 5

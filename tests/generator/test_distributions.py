@@ -39,24 +39,24 @@ def test_float_bins_floor_on_every_backend_and_the_maximum_goes_in_the_last_bin(
     out = distributions(db.engine, spec, bins=10)
 
     for name in spec.feature_names:
-        histogram = out["features"][name]
-        assert histogram["kind"] == "float"
-        assert histogram["edges"] == [float(i) for i in range(11)]
+        histogram = out.features[name]
+        assert histogram.kind == "float"
+        assert histogram.edges == [float(i) for i in range(11)]
         #                                  0  1  2  3  4  5  6  7  8  9
-        assert histogram["reference"] == [2, 2, 0, 2, 0, 0, 0, 0, 1, 2], name
-        assert histogram["synthetic"] == [1, 0, 2, 0, 1, 0, 0, 0, 0, 2], name
-    assert out["label"]["reference"][0] == len(REFERENCE)
-    assert out["label"]["synthetic"][0] == len(SYNTHETIC)
+        assert histogram.reference == [2, 2, 0, 2, 0, 0, 0, 0, 1, 2], name
+        assert histogram.synthetic == [1, 0, 2, 0, 1, 0, 0, 0, 0, 2], name
+    assert out.label.reference[0] == len(REFERENCE)
+    assert out.label.synthetic[0] == len(SYNTHETIC)
 
 
 def test_one_bin_holds_everything_and_equal_values_make_one_wide_bin(db: Database) -> None:
     spec = get_spec("iris")
     _only(db, "iris", {"reference": [0.0, 4.6, 9.5, 10.0], "synthetic": [5.0, 5.0]})
-    whole = distributions(db.engine, spec, bins=1)["features"]["sepal_length"]
-    assert whole["edges"] == [0.0, 10.0]
-    assert (whole["reference"], whole["synthetic"]) == ([4], [2])
+    whole = distributions(db.engine, spec, bins=1).features["sepal_length"]
+    assert whole.edges == [0.0, 10.0]
+    assert (whole.reference, whole.synthetic) == ([4], [2])
 
     _only(db, "iris", {"reference": [2.5, 2.5], "synthetic": [2.5]})
-    flat = distributions(db.engine, spec, bins=3)["features"]["petal_width"]
-    assert flat["edges"] == [2.5, 3.5, 4.5, 5.5]
-    assert (flat["reference"], flat["synthetic"]) == ([2, 0, 0], [1, 0, 0])
+    flat = distributions(db.engine, spec, bins=3).features["petal_width"]
+    assert flat.edges == [2.5, 3.5, 4.5, 5.5]
+    assert (flat.reference, flat.synthetic) == ([2, 0, 0], [1, 0, 0])

@@ -17,7 +17,7 @@ def test_report_fields_on_iris(reference) -> None:  # type: ignore[no-untyped-de
     spec = get_spec("iris")
     ref = reference["iris"]
     synth = build(spec, "empirical_copula").fit(fit_rows(spec, ref), forbidden_rows=ref)
-    report = fidelity_report(spec, synth, ref, rows=600, seed=1, trees=5, fit_seconds=0.1)
+    report = fidelity_report(spec, synth, ref, rows=600, seed=1, trees=5, fit_seconds=0.1).model_dump()
     json.dumps(report)  # stored as JSON in the registry
     # Scored against the 30 hold-out rows only, on as many rows as the real ceiling (the training rows).
     assert report["rows_sampled"] == 600 and report["real_rows"] == 149 and report["holdout_rows"] == 30
@@ -45,11 +45,11 @@ def test_tstr_scores_a_collapsed_one_class_synthesizer_instead_of_failing(refere
     train, test = ref[ref["split"] == "train"], ref[ref["split"] == "test"]
     collapsed = train[train["label"] == "versicolor"]  # what a 2-epoch TVAE can emit
     result = tstr(spec, collapsed, train, test, seed=1, trees=5)
-    assert result["synthetic_single_label"] is True
+    assert result.synthetic_single_label is True
     # A model that has only seen versicolor answers versicolor: its accuracy is their share.
-    assert result["train_on_synthetic"] == pytest.approx((test["label"] == "versicolor").mean())
-    assert result["train_on_real"] > result["train_on_synthetic"]
-    assert tstr(spec, train, train, test, seed=1, trees=5)["synthetic_single_label"] is False
+    assert result.train_on_synthetic == pytest.approx((test["label"] == "versicolor").mean())
+    assert result.train_on_real > result.train_on_synthetic
+    assert tstr(spec, train, train, test, seed=1, trees=5).synthetic_single_label is False
 
 
 def test_label_distribution_ratio_and_limit() -> None:
@@ -57,8 +57,8 @@ def test_label_distribution_ratio_and_limit() -> None:
     real = pd.DataFrame({"label": ["5"] * 50 + ["6"] * 40 + ["9"] * 10})
     synthetic = pd.DataFrame({"label": ["5"] * 50 + ["6"] * 30 + ["9"] * 20})
     dist = label_distribution(spec, real, synthetic)
-    assert dist["ratio"] == pytest.approx({"5": 1.0, "6": 0.75, "9": 2.0})
-    assert dist["worst_ratio"] == pytest.approx(2.0) and not dist["within_limit"]
+    assert dist.ratio == pytest.approx({"5": 1.0, "6": 0.75, "9": 2.0})
+    assert dist.worst_ratio == pytest.approx(2.0) and not dist.within_limit
 
 
 def _report(quality: float, labels_ok: bool, *, novelty: float = 1.1, ceiling: float = 0.9, tstr: float = 0.5) -> dict:

@@ -87,25 +87,25 @@ def test_generator_service_end_to_end(db: Database, tmp_path) -> None:  # type: 
             assert response.status_code == 422, response.text
             assert response.json()["detail"][0]["field"] == field
         made = admin.generate("wine", 12, idempotency_key="e2e-1")
-        assert made["n"] == 12 and made["replayed"] is False and made["synthesizer_version"] == 1
+        assert made.n == 12 and made.replayed is False and made.synthesizer_version == 1
         import pandas as pd
 
         from dailyml.datasets import get_spec
 
-        rows = pd.DataFrame([{**s["features"], "label": str(s["quality"])} for s in made["samples"]])
+        rows = pd.DataFrame([{**s["features"], "label": str(s["quality"])} for s in made.samples])
         assert_rows_pass_the_api(get_spec("wine"), rows)
         replay = admin.generate("wine", 12, idempotency_key="e2e-1")
-        assert replay["replayed"] is True and replay["samples"] == made["samples"]
+        assert replay.replayed is True and replay.samples == made.samples
         iris = admin.generate("iris", 3)
-        assert {s["variety"] for s in iris["samples"]} <= {"setosa", "versicolor", "virginica"}
+        assert {s["variety"] for s in iris.samples} <= {"setosa", "versicolor", "virginica"}
 
         # Samples, newest first, filtered by source; nothing new stored by the replay.
         page = admin.samples("wine", source="synthetic", limit=5)
-        assert page["total"] == 12 and len(page["items"]) == 5
-        assert all(i["source"] == "synthetic" and i["synthesizer_version"] == 1 for i in page["items"])
-        assert {i["sample_id"] for i in page["items"]} <= {s["sample_id"] for s in made["samples"]}
+        assert page.total == 12 and len(page.items) == 5
+        assert all(i["source"] == "synthetic" and i["synthesizer_version"] == 1 for i in page.items)
+        assert {i["sample_id"] for i in page.items} <= {s["sample_id"] for s in made.samples}
         reference = admin.samples("wine", source="reference", limit=2, offset=10)
-        assert reference["total"] == 6497 and reference["items"][0]["synthesizer_version"] is None
+        assert reference.total == 6497 and reference.items[0]["synthesizer_version"] is None
         bad = httpx.get(f"{service.url}/wine/samples", params={"source": "made-up"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "source"
         assert httpx.get(f"{service.url}/wine/samples", params={"limit": 1001}).status_code == 422

@@ -8,6 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from dailyml.contracts.generator import GenerateOut
 from dailyml.datasets import get_spec
 from dailyml.errors import ArtifactIntegrityError
 from dailyml.featurestore import samples_t
@@ -58,7 +59,7 @@ def _synthetic_count(db: Database, dataset: str) -> int:
 
 def test_fit_registers_a_versioned_artifact_with_its_fidelity_report_and_becomes_default(db: Database) -> None:
     registry, result = _fit(db, "wine")
-    assert result["became_default"] and result["default"] == result["version"] == 1
+    assert result.became_default and result.default == result.version == 1
     mv = registry.aliased("wine", KIND, DEFAULT)
     assert mv is not None and mv.kind == "synthesizer" and mv.artifact_format == "cloudpickle"
     assert mv.params["algorithm"] == "empirical_copula" and mv.params["fitted_rows"] > 4000
@@ -81,14 +82,14 @@ def test_a_worse_candidate_is_registered_but_stays_out_of_the_default_role(db: D
     # the hold-out rows are); one copula for all varieties is measurably worse on quality and TSTR.
     registry, first = _fit(db, "iris", "multivariate_gaussian")
     _, second = _fit(db, "iris", "gaussian_copula")
-    assert second["version"] == 2 and not second["became_default"] and second["default"] == 1
+    assert second.version == 2 and not second.became_default and second.default == 1
     worse = registry.get("iris", 2, KIND)
     assert worse.metrics["selection"]["compared_with"]["version"] == 1
     assert "does not beat" in worse.metrics["selection"]["reason"]
     assert worse.metrics["quality"] < registry.get("iris", 1, KIND).metrics["quality"]
     # promote="always" overrides the measurement.
     _, third = _fit(db, "iris", "gaussian_copula", promote="always")
-    assert third["became_default"] and registry.alias_id("iris", KIND, DEFAULT) == registry.get("iris", 3, KIND).id
+    assert third.became_default and registry.alias_id("iris", KIND, DEFAULT) == registry.get("iris", 3, KIND).id
 
 
 def test_a_tampered_artifact_is_refused(db: Database) -> None:
@@ -111,21 +112,21 @@ def test_generation_stores_labelled_rows_and_a_repeated_key_stores_nothing_new(d
     loaded = _loaded(registry, "wine")
     spec = get_spec("wine")
     first = generate(db.engine, spec, loaded, 25, "day-1")
-    assert first["replayed"] is False and first["n"] == 25 and first["synthesizer_version"] == 1
-    assert all(isinstance(s["quality"], int) for s in first["samples"])
+    assert first.replayed is False and first.n == 25 and first.synthesizer_version == 1
+    assert all(isinstance(s["quality"], int) for s in first.samples)
     assert _synthetic_count(db, "wine") == 25
 
     again = generate(db.engine, spec, loaded, 25, "day-1")
-    assert again["replayed"] is True
-    assert again["samples"] == first["samples"]
+    assert again.replayed is True
+    assert again.samples == first.samples
     assert _synthetic_count(db, "wine") == 25
 
     total, items = list_samples(db.engine, spec, source="synthetic", limit=100, offset=0)
     assert total == 25
-    assert {i["sample_id"] for i in items} == {uuid.UUID(s["sample_id"]) for s in first["samples"]}
+    assert {i["sample_id"] for i in items} == {uuid.UUID(s["sample_id"]) for s in first.samples}
     assert all(i["synthesizer_version"] == 1 and i["source"] == "synthetic" for i in items)
     by_id = {str(i["sample_id"]): i for i in items}
-    for s in first["samples"]:
+    for s in first.samples:
         assert by_id[s["sample_id"]]["quality"] == s["quality"]
         assert by_id[s["sample_id"]]["features"] == s["features"]
     with db.engine.connect() as conn:
@@ -135,7 +136,7 @@ def test_generation_stores_labelled_rows_and_a_repeated_key_stores_nothing_new(d
     assert producers == {loaded.version_id}
     import pandas as pd
 
-    frame = pd.DataFrame([{**s["features"], "label": str(s["quality"])} for s in first["samples"]])
+    frame = pd.DataFrame([{**s["features"], "label": str(s["quality"])} for s in first.samples])
     assert_rows_pass_the_api(spec, frame)
 
 
@@ -144,7 +145,7 @@ def test_concurrent_requests_with_one_key_store_one_set_of_rows(db: Database) ->
     loaded = _loaded(registry, "iris")
     spec = get_spec("iris")
     barrier = threading.Barrier(4)
-    answers: list[dict] = []
+    answers: list[GenerateOut] = []
     errors: list[BaseException] = []
 
     def worker() -> None:
@@ -163,8 +164,8 @@ def test_concurrent_requests_with_one_key_store_one_set_of_rows(db: Database) ->
     assert _synthetic_count(db, "iris") == 7
     stored = stored_response(db.engine, "iris", "race")
     assert stored is not None
-    assert all(a["samples"] == stored["samples"] for a in answers)
-    assert sum(not a["replayed"] for a in answers) == 1
+    assert all(a.samples == stored.samples for a in answers)
+    assert sum(not a.replayed for a in answers) == 1
 
 
 def test_a_failed_write_leaves_no_partial_generation(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dailyml.synth.contracts import GenerateOut
 
 from dailyml.clients.predictor import PredictorClient
 from services.scheduler.runner import Runner
@@ -66,7 +67,7 @@ def clock() -> FakeClock:
 
 
 class NoGenerator:
-    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> Any:
+    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> GenerateOut:
         raise AssertionError("this test's jobs must not call the generator")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
 
 from dailyml.contracts.common import MAX_DB_INT
@@ -21,15 +19,15 @@ def router_for(spec: DatasetSpec) -> APIRouter:
 
     # Plain `def` routes: sampling and writing take milliseconds of CPU and I/O, run in the
     # threadpool instead of stalling the event loop.
-    def generate(body: GenerateIn, engine: EngineDep, synthesizers: SynthesizersDep) -> Any:
+    def generate(body: GenerateIn, engine: EngineDep, synthesizers: SynthesizersDep) -> GenerateOut:
         if body.idempotency_key is not None:
             previous = generation.stored_response(engine, spec.name, body.idempotency_key)
             if previous is not None:  # replays work even before a synthesizer is loaded
                 return previous
         loaded = synthesizers.get(spec.name)
         result = generation.generate(engine, spec, loaded, body.n, body.idempotency_key)
-        if not result.get("replayed"):
-            SAMPLES_GENERATED.labels(spec.name).inc(int(result.get("n", 0)))
+        if not result.replayed:
+            SAMPLES_GENERATED.labels(spec.name).inc(result.n)
         return result
 
     def samples(
@@ -37,11 +35,11 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         source: SampleSource | None = None,
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_DB_INT),
-    ) -> Any:
+    ) -> SamplesPage:
         total, items = generation.list_samples(engine, spec, source=source, limit=limit, offset=offset)
-        return {"total": total, "limit": limit, "offset": offset, "items": items}
+        return SamplesPage(total=total, limit=limit, offset=offset, items=items)
 
-    def distributions(engine: EngineDep, bins: int = Query(20, ge=1, le=200)) -> Any:
+    def distributions(engine: EngineDep, bins: int = Query(20, ge=1, le=200)) -> Distributions:
         return generation.distributions(engine, spec, bins)
 
     router.add_api_route(

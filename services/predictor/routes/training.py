@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from dailyml.challenger import train_challenger
-from dailyml.contracts import JobAccepted, JobOut, TrainRequest
+from dailyml.contracts import JobAccepted, JobOut, TrainingOutcome, TrainRequest
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.jobs import Progress, get_job, list_jobs
 from dailyml.web import error_responses
@@ -19,8 +19,8 @@ router = APIRouter(tags=["jobs"])
 
 
 def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry: Any, settings: Any) -> Any:
-    def body(progress: Progress) -> dict[str, Any]:
-        outcome = train_challenger(
+    def body(progress: Progress) -> TrainingOutcome:
+        return train_challenger(
             engine,
             registry,
             spec,
@@ -29,7 +29,6 @@ def _train_body(spec: DatasetSpec, request: TrainRequest, engine: Any, registry:
             profile=request.profile,
             progress=lambda done, total, message: progress(done / max(total, 1), message),
         )
-        return outcome.model_dump(mode="json")
 
     return body
 

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from dailyml.clients.base import ServiceClient
 from dailyml.contracts import (
+    ActualOut,
     ConfusionMatrix,
     DriftReport,
     HistoryPage,
@@ -20,6 +21,9 @@ from dailyml.vocab import Bucket, SampleSource, TrainProfile
 
 
 class PredictorClient(ServiceClient):
+    # Predictions and samples stay mappings: their label sits under the dataset's target name, and
+    # their models (``contracts.prediction_model``) are built per dataset, from specs a client of
+    # the HTTP API need not have.
     def predict(self, dataset: str, features: dict[str, Any]) -> dict[str, Any]:
         """One prediction; the response of ``POST /{dataset}/predict``."""
         return cast(dict[str, Any], self.post(f"/{dataset}/predict", json=features))
@@ -30,25 +34,27 @@ class PredictorClient(ServiceClient):
 
     def predict_pending(self, dataset: str, limit: int | None = None) -> PendingResult:
         """Predict stored samples that have none yet (admin)."""
-        return PendingResult(**self.post(f"/{dataset}/predict/pending", limit=limit))
+        return PendingResult.model_validate(self.post(f"/{dataset}/predict/pending", limit=limit))
 
     def history(
         self, dataset: str, *, limit: int = 50, offset: int = 0, source: SampleSource | None = None
     ) -> HistoryPage:
         """A page of logged predictions, newest first, optionally of one sample source."""
-        return HistoryPage(**self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
+        return HistoryPage.model_validate(self.get(f"/{dataset}/history", limit=limit, offset=offset, source=source))
 
-    def record_actual(self, dataset: str, prediction_id: str, actual: Any) -> dict[str, Any]:
+    def record_actual(self, dataset: str, prediction_id: str, actual: Any) -> ActualOut:
         """Record the true label of a logged prediction; the prediction's and sample's ids with it."""
-        return cast(
-            dict[str, Any], self.post(f"/{dataset}/predictions/{prediction_id}/actual", json={"actual": actual})
+        return ActualOut.model_validate(
+            self.post(f"/{dataset}/predictions/{prediction_id}/actual", json={"actual": actual})
         )
 
     def confusion_matrix(
         self, dataset: str, *, model_version: int | None = None, source: SampleSource | None = None
     ) -> ConfusionMatrix:
         """Counts of predicted against true labels, for one model version and source if given."""
-        return ConfusionMatrix(**self.get(f"/{dataset}/confusion-matrix", model_version=model_version, source=source))
+        return ConfusionMatrix.model_validate(
+            self.get(f"/{dataset}/confusion-matrix", model_version=model_version, source=source)
+        )
 
     def metrics(
         self,
@@ -60,13 +66,13 @@ class PredictorClient(ServiceClient):
         limit: int | None = None,
     ) -> MetricsSeries:
         """Per-bucket accuracy (and MAE for regression); the newest ``limit`` buckets, oldest first."""
-        return MetricsSeries(
-            **self.get(f"/{dataset}/metrics", bucket=bucket, model_version=model_version, source=source, limit=limit)
+        return MetricsSeries.model_validate(
+            self.get(f"/{dataset}/metrics", bucket=bucket, model_version=model_version, source=source, limit=limit)
         )
 
     def spec(self, dataset: str) -> SpecOut:
         """The dataset's task, target, labels and features, as the predictor describes them."""
-        return SpecOut(**self.get(f"/{dataset}/spec"))
+        return SpecOut.model_validate(self.get(f"/{dataset}/spec"))
 
     def random_sample(self, dataset: str, source: SampleSource = "reference") -> dict[str, Any]:
         """A random stored sample of ``source`` (reference rows by default)."""
@@ -74,15 +80,15 @@ class PredictorClient(ServiceClient):
 
     def models(self, dataset: str) -> ModelList:
         """The dataset's registered model versions and which one is champion."""
-        return ModelList(**self.get(f"/{dataset}/models"))
+        return ModelList.model_validate(self.get(f"/{dataset}/models"))
 
     def promote(self, dataset: str, version: int) -> ModelVersionOut:
         """Make model ``version`` the champion (admin); the promoted version."""
-        return ModelVersionOut(**self.post(f"/{dataset}/models/{version}/promote"))
+        return ModelVersionOut.model_validate(self.post(f"/{dataset}/models/{version}/promote"))
 
     def rollback(self, dataset: str) -> ModelVersionOut:
         """Give the champion alias back to the previous champion (admin); that version."""
-        return ModelVersionOut(**self.post(f"/{dataset}/models/rollback"))
+        return ModelVersionOut.model_validate(self.post(f"/{dataset}/models/rollback"))
 
     def train(self, dataset: str, *, include_synthetic: bool = True, profile: TrainProfile | None = None) -> str:
         """Start training a challenger (admin); returns the job id."""
@@ -91,8 +97,8 @@ class PredictorClient(ServiceClient):
 
     def job(self, job_id: str) -> JobOut:
         """The state, progress and result of the background job ``job_id``."""
-        return JobOut(**self.get(f"/jobs/{job_id}"))
+        return JobOut.model_validate(self.get(f"/jobs/{job_id}"))
 
     def drift(self, dataset: str, window: str = "24h", source: SampleSource | None = None) -> DriftReport:
         """Per feature, PSI and a chi-square test of the recent inputs against the reference rows."""
-        return DriftReport(**self.get(f"/{dataset}/drift", window=window, source=source))
+        return DriftReport.model_validate(self.get(f"/{dataset}/drift", window=window, source=source))

@@ -128,6 +128,7 @@ class DatasetSpec:
     @property
     def example_row(self) -> dict[str, Any]:
         """A fresh copy of the spec's valid example row, in feature order."""
+        # A mapping, not a model: keyed by the spec's own feature names (a request body as is).
         return {name: self.example[name] for name in self.feature_names}
 
     @property

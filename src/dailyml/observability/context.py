@@ -59,4 +59,5 @@ def annotate(**fields: Any) -> None:
 
 def request_fields() -> dict[str, Any]:
     """The fields added by :func:`annotate` during the current request."""
+    # A mapping: log ``extra`` fields, whatever names the code annotating a request chose.
     return dict(_fields.get() or {})

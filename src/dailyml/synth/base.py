@@ -115,6 +115,7 @@ class Synthesizer(ABC):
 
     def describe(self) -> dict[str, Any]:
         """The fit parameters stored with the registered version."""
+        # A mapping, not a model: ``params`` holds whatever the algorithm takes.
         return {"algorithm": self.algorithm, "seed": self.seed, "fitted_rows": self.fitted_rows, **self.params}
 
     # -- fitting -------------------------------------------------------------------------------

@@ -55,28 +55,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 settings=SCORING,
                 progress=lambda f, m: bar.update(task, completed=f, description=m),
             )
-        for r in result["fitted"]:
-            console.print(f"  v{r['version']} {r['algorithm']}: quality {r['quality']:.3f} ({r['reason']})")
+        for r in result.fitted:
+            console.print(f"  v{r.version} {r.algorithm}: quality {r.quality:.3f} ({r.reason})")
         mv = registry.aliased(spec.name, KIND, DEFAULT)
         assert mv is not None
     loaded = LoadedSynthesizer(spec.name, mv.id or 0, mv.version, mv.algorithm, load(registry, mv))
     response = generate(engine, spec, loaded, args.n, args.idempotency_key)
     engine.dispose()
     if args.json:
-        print(json.dumps(response, indent=2))
+        print(json.dumps(response.model_dump(mode="json"), indent=2))
         return 0
     table = Table(
-        title=f"{spec.name}: {response['n']} synthetic rows from synthesizer v{mv.version} ({mv.algorithm})"
-        + (" [replayed]" if response["replayed"] else ", stored")
+        title=f"{spec.name}: {response.n} synthetic rows from synthesizer v{mv.version} ({mv.algorithm})"
+        + (" [replayed]" if response.replayed else ", stored")
     )
     for f in spec.features:
         table.add_column(f.name + (f" ({f.unit})" if f.unit else ""), justify="left" if f.is_categorical else "right")
     table.add_column(spec.target, style="bold")
-    for sample in response["samples"][:50]:
+    for sample in response.samples[:50]:
         table.add_row(*[_cell(sample["features"][f.name]) for f in spec.features], str(sample[spec.target]))
     out.print(table)
-    if len(response["samples"]) > 50:
-        out.print(f"... and {len(response['samples']) - 50} more (use --json for all)")
+    if len(response.samples) > 50:
+        out.print(f"... and {len(response.samples) - 50} more (use --json for all)")
     return 0
 
 

@@ -18,13 +18,15 @@ hold-out rows, as many rows as the synthetic ones scored):
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from dailyml.datasets import DatasetSpec
 from dailyml.metric_direction import GREATER_IS_BETTER
+from dailyml.reports import Report
 from dailyml.synth.base import Synthesizer
 
 # The label distribution counts as faithful when every real label's synthetic share is within
@@ -34,6 +36,110 @@ LABEL_RATIO_LIMIT = 1.5
 LABEL_RATIO_TARGET = 1.25
 # Synthetic rows' median distance to the closest training row over the hold-out rows' (>= this).
 NOVELTY_TOLERANCE = 0.95
+
+
+class TSTR(BaseModel):
+    """Train-on-synthetic/test-on-real against train-on-real, on the same real test rows."""
+
+    metric: str
+    greater_is_better: bool
+    model: str
+    train_rows: int
+    test_rows: int
+    train_on_real: float
+    train_on_synthetic: float
+    synthetic_single_label: bool
+    ratio: float | None
+
+
+class SDMetricsScores(BaseModel):
+    """SDMetrics quality (overall, column shapes and pair trends), diagnostic, and shape per column."""
+
+    quality: float
+    column_shapes: float
+    column_pair_trends: float
+    diagnostic: float
+    column_shape_by_column: dict[str, float]
+
+
+class LabelDistribution(BaseModel):
+    """Share of each label in real and synthetic rows, their ratio, and whether it is within limits."""
+
+    labels: list[str]
+    real: dict[str, float]
+    synthetic: dict[str, float]
+    ratio: dict[str, float]
+    worst_ratio: float
+    within_limit: bool
+    limit: float
+    within_target: bool
+    target: float
+
+
+class Novelty(BaseModel):
+    """Median distance to the closest training row, of synthetic rows and of real hold-out rows."""
+
+    synthetic_median_distance: float
+    holdout_median_distance: float
+    ratio: float | None
+    no_closer_than_holdout: bool
+
+
+class Ceiling(BaseModel):
+    """The SDMetrics quality of real training rows against the same hold-out rows."""
+
+    what: str
+    quality: float
+    column_shapes: float
+    column_pair_trends: float
+
+
+class ComparedDefault(BaseModel):
+    """The default a new synthesizer was compared with."""
+
+    version: int
+    algorithm: str
+    quality: float | None
+    score: float
+
+
+class Selection(BaseModel):
+    """Whether a fitted synthesizer became default, by which policy and rule, and why."""
+
+    policy: str
+    became_default: bool
+    reason: str
+    rule: str
+    compared_with: ComparedDefault | None
+
+
+class FidelityReport(SDMetricsScores, Report):
+    """A fitted synthesizer scored on hold-out rows it never saw (see the module docstring);
+    stored as the synthesizer version's metrics."""
+
+    protocol: str
+    rows_sampled: int
+    rows_scored: int
+    real_rows: int
+    train_rows: int
+    holdout_rows: int
+    ceiling: Ceiling
+    quality_vs_ceiling: float | None
+    novelty: Novelty
+    invalid_share_before_resampling: float
+    invalid_by_field: dict[str, int]
+    copy_share_before_resampling: float
+    invalid_rows_kept: int
+    copies_kept: int
+    outside_real_range_share: float
+    label_distribution: LabelDistribution
+    tstr: TSTR
+    sample_1_ms: float
+    sample_1000_ms: float
+    fit_seconds: float | None = None
+    selection: Selection | None = None
+    # Left out when not measured (no fit time) or not decided yet (no selection).
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("fit_seconds", "selection")
 
 
 def dataset_model(spec: DatasetSpec, seed: int, trees: int = 100) -> Any:
@@ -87,27 +193,27 @@ def tstr(
     *,
     seed: int,
     trees: int,
-) -> dict[str, Any]:
+) -> TSTR:
     """Train-on-synthetic/test-on-real versus train-on-real, on the same real test rows."""
     metric = "mse" if spec.task == "regression" else "accuracy"
     greater = GREATER_IS_BETTER[metric]
     synthetic = synthetic.iloc[: len(real_train)]
     on_real = _score(spec, _fit_model(spec, real_train, seed, trees), real_test)
     on_synthetic = _score(spec, _fit_model(spec, synthetic, seed, trees), real_test)
-    return {
-        "metric": metric,
-        "greater_is_better": greater,
-        "model": "random_forest_regressor" if spec.task == "regression" else "logistic_regression",
-        "train_rows": len(real_train),
-        "test_rows": len(real_test),
-        "train_on_real": on_real,
-        "train_on_synthetic": on_synthetic,
-        "synthetic_single_label": _single_label(spec, synthetic),
+    return TSTR(
+        metric=metric,
+        greater_is_better=greater,
+        model="random_forest_regressor" if spec.task == "regression" else "logistic_regression",
+        train_rows=len(real_train),
+        test_rows=len(real_test),
+        train_on_real=on_real,
+        train_on_synthetic=on_synthetic,
+        synthetic_single_label=_single_label(spec, synthetic),
         # >1 means the synthetic-trained model is worse (MSE up, accuracy down).
-        "ratio": (on_real / on_synthetic if greater else on_synthetic / on_real)
+        ratio=(on_real / on_synthetic if greater else on_synthetic / on_real)
         if min(on_real, on_synthetic) > 0
         else None,
-    }
+    )
 
 
 def _evaluation_frame(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +222,7 @@ def _evaluation_frame(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def sdmetrics_scores(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
+def sdmetrics_scores(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFrame) -> SDMetricsScores:
     """SDMetrics quality and diagnostic scores (label as a categorical column)."""
     from sdv.evaluation import evaluate_quality, run_diagnostic
 
@@ -128,35 +234,35 @@ def sdmetrics_scores(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFr
     properties = quality.get_properties().set_index("Property")["Score"]
     shapes = quality.get_details("Column Shapes")
     diagnostic = run_diagnostic(real_e, syn_e, metadata, verbose=False)
-    return {
-        "quality": float(quality.get_score()),
-        "column_shapes": float(properties["Column Shapes"]),
-        "column_pair_trends": float(properties["Column Pair Trends"]),
-        "diagnostic": float(diagnostic.get_score()),
-        "column_shape_by_column": {
+    return SDMetricsScores(
+        quality=float(quality.get_score()),
+        column_shapes=float(properties["Column Shapes"]),
+        column_pair_trends=float(properties["Column Pair Trends"]),
+        diagnostic=float(diagnostic.get_score()),
+        column_shape_by_column={
             str(r["Column"]).replace("label", spec.target): round(float(r["Score"]), 4) for _, r in shapes.iterrows()
         },
-    }
+    )
 
 
-def label_distribution(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
+def label_distribution(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFrame) -> LabelDistribution:
     """Share of each label in the real and synthetic rows, and their ratio for every real label."""
     real_share = real["label"].astype(str).value_counts(normalize=True)
     syn_share = synthetic["label"].astype(str).value_counts(normalize=True)
     labels = [x for x in spec.labels if x in real_share.index or x in syn_share.index]
     ratio = {x: float(syn_share.get(x, 0.0) / real_share[x]) for x in labels if x in real_share.index}
     worst = max(ratio.values(), key=lambda r: max(r, 1 / r) if r > 0 else float("inf"))
-    return {
-        "labels": labels,
-        "real": {x: float(real_share.get(x, 0.0)) for x in labels},
-        "synthetic": {x: float(syn_share.get(x, 0.0)) for x in labels},
-        "ratio": ratio,
-        "worst_ratio": worst,
-        "within_limit": all(1 / LABEL_RATIO_LIMIT <= r <= LABEL_RATIO_LIMIT for r in ratio.values()),
-        "limit": LABEL_RATIO_LIMIT,
-        "within_target": all(1 / LABEL_RATIO_TARGET <= r <= LABEL_RATIO_TARGET for r in ratio.values()),
-        "target": LABEL_RATIO_TARGET,
-    }
+    return LabelDistribution(
+        labels=labels,
+        real={x: float(real_share.get(x, 0.0)) for x in labels},
+        synthetic={x: float(syn_share.get(x, 0.0)) for x in labels},
+        ratio=ratio,
+        worst_ratio=worst,
+        within_limit=all(1 / LABEL_RATIO_LIMIT <= r <= LABEL_RATIO_LIMIT for r in ratio.values()),
+        limit=LABEL_RATIO_LIMIT,
+        within_target=all(1 / LABEL_RATIO_TARGET <= r <= LABEL_RATIO_TARGET for r in ratio.values()),
+        target=LABEL_RATIO_TARGET,
+    )
 
 
 def outside_real_range(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
@@ -179,7 +285,7 @@ def sampling_times(synthesizer: Synthesizer, seed: int) -> dict[str, float]:
     return {"sample_1_ms": float(np.median(ones)), "sample_1000_ms": (time.perf_counter() - started) * 1000}
 
 
-def novelty(spec: DatasetSpec, train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, Any]:
+def novelty(spec: DatasetSpec, train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame) -> Novelty:
     """How far rows are from the real training rows: the median distance of each synthetic row
     to its closest training row (numeric features standardised by the training rows, compared
     within the same categorical group, e.g. colour), next to the same for the hold-out rows.
@@ -209,12 +315,12 @@ def novelty(spec: DatasetSpec, train: pd.DataFrame, synthetic: pd.DataFrame, hol
         return np.concatenate(out) if out else np.array([np.nan])
 
     syn, hold = float(np.median(distances(synthetic))), float(np.median(distances(holdout)))
-    return {
-        "synthetic_median_distance": syn,
-        "holdout_median_distance": hold,
-        "ratio": syn / hold if hold > 0 else None,
-        "no_closer_than_holdout": bool(hold > 0 and syn >= hold),
-    }
+    return Novelty(
+        synthetic_median_distance=syn,
+        holdout_median_distance=hold,
+        ratio=syn / hold if hold > 0 else None,
+        no_closer_than_holdout=bool(hold > 0 and syn >= hold),
+    )
 
 
 def fidelity_report(
@@ -226,7 +332,7 @@ def fidelity_report(
     seed: int = 42,
     trees: int,
     fit_seconds: float | None = None,
-) -> dict[str, Any]:
+) -> FidelityReport:
     """Score ``synthesizer`` on held-out rows it never saw.
 
     ``reference`` holds features, ``label`` and ``split``; the synthesizer was fitted on the
@@ -246,39 +352,41 @@ def fidelity_report(
     real_scored = train.sample(n=scored, random_state=seed) if scored < len(train) else train
     quality = sdmetrics_scores(spec, holdout, syn_scored)
     ceiling = sdmetrics_scores(spec, holdout, real_scored)
-    report: dict[str, Any] = {
-        "protocol": "fitted on the training rows, scored against the hold-out rows only",
-        "rows_sampled": len(synthetic),
-        "rows_scored": scored,
-        "real_rows": len(real),
-        "train_rows": len(train),
-        "holdout_rows": len(holdout),
-        **quality,
-        "ceiling": {
-            "what": f"{scored} real training rows against the same {len(holdout)} hold-out rows",
-            "quality": ceiling["quality"],
-            "column_shapes": ceiling["column_shapes"],
-            "column_pair_trends": ceiling["column_pair_trends"],
-        },
-        "quality_vs_ceiling": quality["quality"] / ceiling["quality"] if ceiling["quality"] else None,
-        "novelty": novelty(spec, train, syn_scored, holdout),
-        "invalid_share_before_resampling": batch.invalid_share,
-        "invalid_by_field": batch.invalid_by_field,
-        "copy_share_before_resampling": batch.copy_share,
-        "invalid_rows_kept": int((~spec.valid_mask(synthetic)).sum()),
-        "copies_kept": int(
+    times = sampling_times(synthesizer, seed)
+    return FidelityReport(
+        protocol="fitted on the training rows, scored against the hold-out rows only",
+        rows_sampled=len(synthetic),
+        rows_scored=scored,
+        real_rows=len(real),
+        train_rows=len(train),
+        holdout_rows=len(holdout),
+        **dict(quality),
+        ceiling=Ceiling(
+            what=f"{scored} real training rows against the same {len(holdout)} hold-out rows",
+            quality=ceiling.quality,
+            column_shapes=ceiling.column_shapes,
+            column_pair_trends=ceiling.column_pair_trends,
+        ),
+        quality_vs_ceiling=quality.quality / ceiling.quality if ceiling.quality else None,
+        novelty=novelty(spec, train, syn_scored, holdout),
+        invalid_share_before_resampling=batch.invalid_share,
+        invalid_by_field=batch.invalid_by_field,
+        copy_share_before_resampling=batch.copy_share,
+        invalid_rows_kept=int((~spec.valid_mask(synthetic)).sum()),
+        copies_kept=int(
             synthetic[spec.feature_names].merge(real[spec.feature_names].drop_duplicates(), how="inner").shape[0]
         ),
-        "outside_real_range_share": outside_real_range(spec, train, synthetic),
-        "label_distribution": label_distribution(spec, train, synthetic),
-        "tstr": tstr(spec, synthetic, train, holdout, seed=seed, trees=trees),
-        **sampling_times(synthesizer, seed),
-    }
-    if fit_seconds is not None:
-        report["fit_seconds"] = fit_seconds
-    return report
+        outside_real_range_share=outside_real_range(spec, train, synthetic),
+        label_distribution=label_distribution(spec, train, synthetic),
+        tstr=tstr(spec, synthetic, train, holdout, seed=seed, trees=trees),
+        sample_1_ms=times["sample_1_ms"],
+        sample_1000_ms=times["sample_1000_ms"],
+        fit_seconds=fit_seconds,
+    )
 
 
+# The selection rule reads reports as the registry stores them (JSON, some from older versions of
+# the report), hence plain mappings and ``.get`` below.
 def usefulness(report: dict[str, Any]) -> float:
     """Train-on-synthetic against train-on-real as one number in (0, 1]: 1 = as good as real rows."""
     t = report.get("tstr") or {}

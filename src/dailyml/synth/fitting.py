@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from dailyml.datasets import DatasetSpec, frame_hash
@@ -78,6 +78,26 @@ def fit(
     return synthesizer, time.perf_counter() - started
 
 
+class FitOutcome(BaseModel):
+    """A fit job's result: the version registered, whether it became default and why, its quality
+    and fit time, and the default version after it."""
+
+    version: int
+    algorithm: str
+    became_default: bool
+    reason: str
+    quality: float
+    fit_seconds: float
+    default: int | None
+
+
+class CandidatesFitted(BaseModel):
+    """The result of fitting several candidates in turn: each fit, and the default version after them."""
+
+    fitted: list[FitOutcome]
+    default: int | None
+
+
 def fit_and_register(
     engine: Engine,
     registry: Registry,
@@ -89,9 +109,9 @@ def fit_and_register(
     epochs: int | None = None,
     promote: str = "auto",
     progress: FitProgress,
-) -> dict[str, Any]:
+) -> FitOutcome:
     """Fit, score, register and (per ``promote``) make default. Returns the job result."""
-    from dailyml.synth.fidelity import choose_default, fidelity_report, selection_score
+    from dailyml.synth.fidelity import ComparedDefault, Selection, choose_default, fidelity_report, selection_score
 
     algorithm = canonical(algorithm)
     reference = reference_rows(engine, spec)
@@ -110,25 +130,25 @@ def fit_and_register(
     elif promote == "never":
         make_default, reason = False, "promote=never"
     else:
-        make_default, reason = choose_default(report, current.metrics if current else None)
-    report["selection"] = {
-        "policy": promote,
-        "became_default": make_default,
-        "reason": reason,
-        "rule": (
+        make_default, reason = choose_default(report.model_dump(), current.metrics if current else None)
+    report.selection = Selection(
+        policy=promote,
+        became_default=make_default,
+        reason=reason,
+        rule=(
             "eligible first (every label within x1.5 of its real share; synthetic rows no closer to the "
             "training rows than real hold-out rows are), then the higher score = mean of SDMetrics quality "
             "over the real-vs-real ceiling and train-on-synthetic over train-on-real (both on hold-out rows)"
         ),
-        "compared_with": None
+        compared_with=None
         if current is None
-        else {
-            "version": current.version,
-            "algorithm": current.algorithm,
-            "quality": current.metrics.get("quality"),
-            "score": selection_score(current.metrics),
-        },
-    }
+        else ComparedDefault(
+            version=current.version,
+            algorithm=current.algorithm,
+            quality=current.metrics.get("quality"),
+            score=selection_score(current.metrics),
+        ),
+    )
     progress(0.95, "registering")
     mv = registry.register(
         dataset=spec.name,
@@ -137,22 +157,22 @@ def fit_and_register(
         payload=synthesizer.dumps(),
         artifact_format=ARTIFACT_FORMAT,
         params=synthesizer.describe(),
-        metrics=report,
-        feature_schema=feature_schema(spec),
+        metrics=report.model_dump(),
+        feature_schema=feature_schema(spec).model_dump(),
         data_hash=frame_hash(fit_rows(spec, reference)[[*spec.feature_names, "label"]]),
     )
     if make_default:
         registry.promote(spec.name, mv.version, kind=KIND, alias=DEFAULT, reason=reason)
     now_default = registry.aliased(spec.name, KIND, DEFAULT)
-    return {
-        "version": mv.version,
-        "algorithm": algorithm,
-        "became_default": make_default,
-        "reason": reason,
-        "quality": report["quality"],
-        "fit_seconds": round(seconds, 3),
-        "default": now_default.version if now_default else None,
-    }
+    return FitOutcome(
+        version=mv.version,
+        algorithm=algorithm,
+        became_default=make_default,
+        reason=reason,
+        quality=report.quality,
+        fit_seconds=round(seconds, 3),
+        default=now_default.version if now_default else None,
+    )
 
 
 def fit_candidates(
@@ -164,7 +184,7 @@ def fit_candidates(
     seed: int,
     settings: FitSettings = SCORING,
     progress: FitProgress,
-) -> dict[str, Any]:
+) -> CandidatesFitted:
     """Fit each algorithm in turn; the best measured becomes default (``promote='auto'``)."""
     results = []
     for i, algorithm in enumerate(algorithms):
@@ -174,7 +194,7 @@ def fit_candidates(
 
         results.append(fit_and_register(engine, registry, spec, algorithm, seed=seed, settings=settings, progress=step))
     current = registry.aliased(spec.name, KIND, DEFAULT)
-    return {"fitted": results, "default": current.version if current else None}
+    return CandidatesFitted(fitted=results, default=current.version if current else None)
 
 
 def load(registry: Registry, mv: ModelVersion) -> Synthesizer:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from dailyml.contracts.generator import Distributions, GenerateOut, Histogram, LabelCounts
 from dailyml.datasets import DatasetSpec
 from dailyml.db import as_utc
 from dailyml.errors import ConflictError
@@ -46,7 +47,7 @@ class LoadedSynthesizer:
             return self.synthesizer.sample(n)
 
 
-def stored_response(engine: Engine, dataset: str, key: str) -> dict[str, Any] | None:
+def stored_response(engine: Engine, dataset: str, key: str) -> GenerateOut | None:
     """The response stored under ``key``, marked as a replay, or None."""
     with engine.connect() as conn:
         row = conn.execute(
@@ -54,12 +55,13 @@ def stored_response(engine: Engine, dataset: str, key: str) -> dict[str, Any] | 
         ).first()
     if row is None:
         return None
-    return {**row.response, "replayed": True}
+    return GenerateOut.model_validate({**row.response, "replayed": True})
 
 
 def _sample_json(
     spec: DatasetSpec, sample_id: uuid.UUID, features: dict[str, Any], label: str, when: Any
 ) -> dict[str, Any]:
+    # A sample as the API answers it: its label sits under the dataset's target name.
     return {
         "sample_id": str(sample_id),
         "features": features,
@@ -70,7 +72,7 @@ def _sample_json(
 
 def generate(
     engine: Engine, spec: DatasetSpec, loaded: LoadedSynthesizer, n: int, idempotency_key: str | None = None
-) -> dict[str, Any]:
+) -> GenerateOut:
     """Sample ``n`` rows, store them as ``synthetic`` with their label and producer, and answer.
 
     With an ``idempotency_key`` already used, the first answer comes back (``replayed``) and
@@ -96,20 +98,19 @@ def generate(
             )
         )
         samples.append(_sample_json(spec, sample_id, features, str(record["label"]), now))
-    response = {
-        "dataset": spec.name,
-        "n": len(samples),
-        "synthesizer_version": loaded.version,
-        "replayed": False,
-        "samples": samples,
-    }
+    response = GenerateOut(
+        dataset=spec.name, n=len(samples), synthesizer_version=loaded.version, replayed=False, samples=samples
+    )
     try:
         with engine.begin() as conn:
             if idempotency_key is not None:
                 # First: a concurrent twin fails here, before writing any sample.
                 conn.execute(
                     requests_t.insert().values(
-                        dataset=spec.name, idempotency_key=idempotency_key, response=response, created_at=now
+                        dataset=spec.name,
+                        idempotency_key=idempotency_key,
+                        response=response.model_dump(mode="json"),
+                        created_at=now,
                     )
                 )
             insert_samples(conn, spec, rows, "synthetic")
@@ -160,14 +161,14 @@ def list_samples(
     return total, items
 
 
-def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> dict[str, Any]:
+def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> Distributions:
     """Histograms of every feature and the label, reference against synthetic, computed by the
     database (a handful of aggregate queries, whatever the number of stored rows)."""
     ft = feature_table(spec.name)
     joined = samples_t.join(ft, ft.c.sample_id == samples_t.c.id)
     sources = ("reference", "synthetic")
     base = [samples_t.c.dataset == spec.name, samples_t.c.source.in_(sources)]
-    features: dict[str, Any] = {}
+    features: dict[str, Histogram] = {}
     with engine.connect() as conn:
         for f in spec.features:
             column = ft.c[f.name]
@@ -176,11 +177,12 @@ def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> dict[str, Any
                     conn, sa.select(samples_t.c.source, column, sa.func.count()).select_from(joined), base, column
                 )
                 categories = list(f.categories)
-                features[f.name] = {
-                    "kind": "category",
-                    "categories": categories,
-                    **{s: [counts.get((s, c), 0) for c in categories] for s in sources},
-                }
+                features[f.name] = Histogram(
+                    kind="category",
+                    categories=categories,
+                    reference=[counts.get(("reference", c), 0) for c in categories],
+                    synthetic=[counts.get(("synthetic", c), 0) for c in categories],
+                )
                 continue
             low, high = conn.execute(
                 sa.select(sa.func.min(column), sa.func.max(column)).select_from(joined).where(*base)
@@ -193,11 +195,12 @@ def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> dict[str, Any
             counts = _grouped(
                 conn, sa.select(samples_t.c.source, bucket, sa.func.count()).select_from(joined), base, bucket
             )
-            features[f.name] = {
-                "kind": "float",
-                "edges": [low + i * width for i in range(bins + 1)],
-                **{s: [counts.get((s, i), 0) for i in range(bins)] for s in sources},
-            }
+            features[f.name] = Histogram(
+                kind="float",
+                edges=[low + i * width for i in range(bins + 1)],
+                reference=[counts.get(("reference", i), 0) for i in range(bins)],
+                synthetic=[counts.get(("synthetic", i), 0) for i in range(bins)],
+            )
         label_counts = _grouped(
             conn,
             sa.select(samples_t.c.source, samples_t.c.label, sa.func.count()).select_from(samples_t),
@@ -205,14 +208,15 @@ def distributions(engine: Engine, spec: DatasetSpec, bins: int) -> dict[str, Any
             samples_t.c.label,
         )
     labels = list(spec.labels)
-    return {
-        "dataset": spec.name,
-        "features": features,
-        "label": {
-            "labels": [spec.label_to_api(x) for x in labels],
-            **{s: [label_counts.get((s, x), 0) for x in labels] for s in sources},
-        },
-    }
+    return Distributions(
+        dataset=spec.name,
+        features=features,
+        label=LabelCounts(
+            labels=[spec.label_to_api(x) for x in labels],
+            reference=[label_counts.get(("reference", x), 0) for x in labels],
+            synthetic=[label_counts.get(("synthetic", x), 0) for x in labels],
+        ),
+    )
 
 
 def bin_index(value: Any, low: float, width: float, bins: int) -> Any:
