@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dailyml.synth.contracts import GenerateOut
 
 from dailyml.clients.predictor import PredictorClient
+from dailyml.contracts.generator import GenerateOut
 from services.scheduler.runner import Runner
 from tests.support.credentials import ADMIN_TOKEN
 from tests.support.databases import Database, fresh_database
