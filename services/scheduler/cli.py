@@ -19,7 +19,7 @@ EXIT_FAILED = 1
 
 
 def add_run_command(sub: Any) -> None:
-    """Register ``run`` on the ``dailyml`` parser (appended to ``dailyml.cli._extra_commands``)."""
+    """Register ``run`` on the ``dailyml`` parser (an entry point of the ``dailyml.commands`` group)."""
     from dailyml.datasets import DATASET_NAMES
 
     p = sub.add_parser("run", help="run the daily loop or retraining now (same path as the cron)")

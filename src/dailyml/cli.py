@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -446,15 +447,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port-offset", type=int, default=0, help="add to every default port (run a second copy)")
     p.set_defaults(func=cmd_up)
 
-    for extra in _extra_commands:
-        extra(sub)
+    for add_command in extra_commands():
+        add_command(sub)
     return parser
 
 
-# Other modules (generate, run) add their sub-commands here without touching the ones above.
-_extra_commands: list[Callable[[Any], None]] = []
-_extra_commands.append(importlib.import_module("services.scheduler.cli").add_run_command)
-_extra_commands.append(importlib.import_module("dailyml.synth.cli").add_generate_command)
+COMMANDS_GROUP = "dailyml.commands"
+
+
+def extra_commands() -> list[Callable[[Any], None]]:
+    """The sub-commands other packages add (``generate``, the scheduler's ``run``): functions
+    registered under the ``dailyml.commands`` entry-point group (pyproject.toml), each given the
+    sub-parsers to add its own to. The core names none of them, so it imports nothing of the
+    services."""
+    return [point.load() for point in sorted(entry_points(group=COMMANDS_GROUP), key=lambda p: p.name)]
 
 
 def main(argv: list[str] | None = None) -> int:
