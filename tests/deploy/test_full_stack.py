@@ -194,7 +194,7 @@ def test_daily_loop_end_to_end_over_http(stack: Stack) -> None:
     pending = predictor.predict_pending("iris")
     assert pending.predicted >= 5
     history = predictor.history("iris", source="synthetic", limit=100)
-    generated_ids = {s["sample_id"] for s in generated["samples"]}
+    generated_ids = {s["sample_id"] for s in generated.samples}
     seen = [item for item in history.items if str(item.sample_id) in generated_ids]
     assert len(seen) == 5
     assert all(item.actual is not None and item.predicted in IRIS.labels for item in seen)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from dailyml.contracts import PendingResult
+from dailyml.contracts.generator import GenerateOut
 from services.scheduler import runlog
 from services.scheduler.runner import Runner
 from tests.support.databases import Database
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.postgres
 
 
 class Generator:
-    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> Any:
-        return {"samples": [{}] * n, "replayed": False, "synthesizer_version": 1}
+    def generate(self, dataset: str, n: int = 1, idempotency_key: str | None = None) -> GenerateOut:
+        return GenerateOut(dataset=dataset, n=n, samples=[{}] * n, replayed=False, synthesizer_version=1)
 
 
 class PredictorThatOutlivesTheDatabase:

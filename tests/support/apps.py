@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from dailyml.clients.base import ServiceError
 from dailyml.jobs import list_jobs
@@ -53,6 +54,12 @@ def running(app: Any) -> Iterator[Started]:
         yield Started(app)
 
 
+class Stubbed(BaseModel):
+    """What a stubbed job body returns: job bodies return models (the runner stores their JSON)."""
+
+    stub: str
+
+
 def wait_for_jobs(db: Database, runner: Any) -> None:
     """Every background job the app started has ended (none writes to a dropped database)."""
     for job in list_jobs(db.engine, limit=100_000):
@@ -66,7 +73,7 @@ def started_predictor(db: Database) -> Iterator[Started]:
     from services.predictor.routes import training
 
     def no_training(*args: Any) -> Any:
-        return lambda progress: {"stub": "training is not under test here"}
+        return lambda progress: Stubbed(stub="training is not under test here")
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(training, "_train_body", no_training)
@@ -95,8 +102,8 @@ def _ready_generator(db: Database, app: Any) -> None:
     app.state.synthesizers.refresh()
     assert app.state.synthesizers.ready, app.state.synthesizers.last_error
 
-    def no_fit(*args: Any) -> dict[str, Any]:
-        return {"stub": "fitting is not under test here"}
+    def no_fit(*args: Any) -> Stubbed:
+        return Stubbed(stub="fitting is not under test here")
 
     fitter._fit_one = no_fit
 
