@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dailyml.contracts.common import UTCDateTime
+from dailyml.contracts.common import RegisteredVersion, UTCDateTime, VersionKind, answer_config
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
 from dailyml.vocab import Bucket, SampleSource, TrainProfile
 
@@ -254,17 +254,10 @@ class DriftReport(BaseModel):
     features: list[FeatureDrift]
 
 
-class ModelVersionOut(BaseModel):
-    version: int
-    kind: str
-    algorithm: str
-    params: dict[str, Any]
-    metrics: dict[str, Any]
-    data_hash: str
-    artifact_sha256: str
-    artifact_size: int
-    feature_schema: dict[str, Any]
-    created_at: UTCDateTime
+# A registered model version as the predictor lists it, with the aliases pointing at it (no
+# docstring: it would become the schema's description).
+class ModelVersionOut(VersionKind, RegisteredVersion):
+    model_config = answer_config(RegisteredVersion)
     aliases: list[str]
 
 
