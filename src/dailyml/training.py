@@ -22,9 +22,10 @@ from threadpoolctl import threadpool_limits
 
 from dailyml.contracts.common import NewVersion
 from dailyml.datasets import DatasetSpec, frame_hash, row_hash
-from dailyml.evaluation import FoldMeans, Metrics, evaluate, fold_means
+from dailyml.evaluation import FoldMeans, evaluate, fold_means
 from dailyml.metric_direction import best
 from dailyml.pipelines import Candidate, candidates, servable
+from dailyml.scores import Metrics
 from dailyml.vocab import TrainProfile
 
 ProgressFn = Callable[[int, int, str], None]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dailyml.datasets import IRIS, WINE, row_hash
-from dailyml.evaluation import ClassificationMetrics
+from dailyml.scores import ClassificationMetrics
 from dailyml.settings import PROJECT_ROOT
 from dailyml.training import assign_split, deduplicate, train
 
