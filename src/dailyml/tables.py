@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import JSON, Column, Field, SQLModel
+from sqlmodel import Field, SQLModel
 
 from dailyml import clock
-from dailyml.contracts.common import JobBase, NewVersion, RegisteredVersion
+from dailyml.contracts.common import JobBase, NewVersion, RegisteredVersion, json_column, timestamp_column
 from dailyml.contracts.scheduler import RunBase
 from dailyml.datasets import SPECS, DatasetSpec
 from dailyml.vocab import SampleSource
@@ -32,10 +32,6 @@ from dailyml.vocab import SampleSource
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the process clock, :func:`dailyml.clock.now`)."""
     return clock.now()
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
 
 
 class Sample(SQLModel, table=True):
@@ -56,8 +52,8 @@ class Sample(SQLModel, table=True):
     split: str | None = Field(default=None, max_length=8)  # train | test for reference rows
     content_hash: str = Field(max_length=64)  # sha256 of the features: dedup and copy checks
     producer_version_id: int | None = Field(default=None, foreign_key="model_versions.id")
-    event_time: datetime = _ts()
-    created_at: datetime = _ts()
+    event_time: datetime = timestamp_column(default_factory=utcnow)
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class Prediction(SQLModel, table=True):
@@ -89,8 +85,8 @@ class Prediction(SQLModel, table=True):
     predicted_label: str = Field(max_length=32)
     actual_label: str | None = Field(default=None, max_length=32)
     score: float | None = None  # regression: the raw (unrounded) prediction
-    probabilities: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
-    created_at: datetime = _ts()
+    probabilities: dict[str, float] | None = json_column(nullable=True, default=None)
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class PredictionCount(SQLModel, table=True):
@@ -138,7 +134,7 @@ class ModelAlias(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=16)
     alias: str = Field(primary_key=True, max_length=32)
     version_id: int = Field(foreign_key="model_versions.id")
-    updated_at: datetime = _ts()
+    updated_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class AliasEvent(SQLModel, table=True):
@@ -154,7 +150,7 @@ class AliasEvent(SQLModel, table=True):
     to_version_id: int = Field(foreign_key="model_versions.id")
     action: str = Field(max_length=16)  # promote | rollback
     reason: str = Field(default="", max_length=256)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class Artifact(SQLModel, table=True):
@@ -165,7 +161,7 @@ class Artifact(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     data: bytes = Field(sa_type=sa.LargeBinary)
     size: int
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class Job(JobBase, table=True):
@@ -175,7 +171,7 @@ class Job(JobBase, table=True):
 
     # Renewed every few seconds by the process running the job (dailyml.jobs): a job whose
     # heartbeat stopped is failed by the next live process, its own restart included.
-    heartbeat_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    heartbeat_at: datetime | None = timestamp_column(default=None)
 
 
 class GenerationRequest(SQLModel, table=True):
@@ -187,8 +183,8 @@ class GenerationRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dataset: str = Field(max_length=32)
     idempotency_key: str = Field(max_length=128)
-    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = _ts()
+    response: dict[str, Any] = json_column(default_factory=dict)
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class Run(RunBase, table=True):
@@ -202,7 +198,7 @@ class Run(RunBase, table=True):
 
     # Renewed by the scheduler running it: a run whose heartbeat stopped (its process died) is
     # taken over at once instead of after DAILYML_SCHEDULER_RUN_TIMEOUT_MINUTES.
-    heartbeat_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    heartbeat_at: datetime | None = timestamp_column(default=None)
 
 
 def _feature_table(spec: DatasetSpec) -> sa.Table:
