@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))  # `bench._support` when run as a script
 
 from dailyml import featurestore as fs  # noqa: E402
 from dailyml import monitoring  # noqa: E402
+from dailyml.contracts import NewVersion  # noqa: E402
 from dailyml.datasets import IRIS  # noqa: E402
 from dailyml.db import create_db_engine, migrate  # noqa: E402
 from dailyml.featurestore import NewPrediction, NewSample  # noqa: E402
@@ -38,17 +39,10 @@ def seed(url: str, home: Path, rows: int, labelled_share: float, quiet: bool = F
     migrate(url)
     engine = create_db_engine(url)
     registry = Registry.from_settings(engine, Settings(home=home, database_url=url))
-    mv = registry.register(
-        dataset="iris",
-        kind="model",
-        algorithm="bench",
-        payload=b"bench",
-        artifact_format="none",
-        params={},
-        metrics={},
-        feature_schema={},
-        data_hash="0",
+    new = NewVersion(
+        dataset="iris", kind="model", algorithm="bench", params={}, metrics={}, feature_schema={}, data_hash="0"
     )
+    mv = registry.register(new, b"bench", "none")
     rng = random.Random(0)
     start = datetime.now(UTC) - timedelta(days=365)
     batch = 20_000

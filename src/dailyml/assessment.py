@@ -29,10 +29,11 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from dailyml.datasets import DatasetSpec
-from dailyml.evaluation import FoldMeans, Metrics, evaluate, fold_means
+from dailyml.evaluation import FoldMeans, evaluate, fold_means
 from dailyml.metric_direction import GREATER_IS_BETTER, best, reaches
 from dailyml.pipelines import Candidate, candidates, references, servable
 from dailyml.reports import Report
+from dailyml.scores import Metrics
 from dailyml.training import deduplicate
 from dailyml.vocab import TrainProfile
 

@@ -48,7 +48,7 @@ def train_and_register(
     if frame is None:
         frame = training_frame(engine, spec, sources)
     result = train(spec, frame, seed=settings.seed, profile=profile or settings.train_profile, progress=progress)
-    return registry.register_model(spec.name, result)
+    return registry.register_model(result)
 
 
 def bootstrap(

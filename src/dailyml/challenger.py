@@ -36,7 +36,7 @@ def train_challenger(
     if champion is not None:
         scored = ChampionScore(
             version=champion.version,
-            metrics=evaluate(spec, registry.load(champion), holdout_frame(spec, frame)).model_dump(),
+            metrics=evaluate(spec, registry.load(champion), holdout_frame(spec, frame)),
         )
     return TrainingOutcome(
         version=mv.version,

@@ -1,4 +1,5 @@
-"""Metrics, computed the same way in training, in the retraining gate and in reports.
+"""Metrics (the models of :mod:`dailyml.scores`), computed the same way in training, in the
+retraining gate and in reports.
 
 Wine is scored as users see it: the rounded, clipped grade (exact and within-one accuracy)
 next to MSE/MAE of the raw score, overall and per colour.
@@ -10,7 +11,6 @@ from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -21,53 +21,13 @@ from sklearn.metrics import (
 
 from dailyml.datasets import DatasetSpec
 from dailyml.reports import Report
+from dailyml.scores import ClassificationMetrics, LabelCounts, Metrics, RegressionMetrics
 
 
 def grades(spec: DatasetSpec, scores: np.ndarray) -> np.ndarray:
     """Raw regression scores as the integer grades users see (rounded, clipped to the spec)."""
     values = [int(x) for x in spec.labels]
     return cast(np.ndarray, np.clip(np.rint(scores), min(values), max(values)).astype(int))
-
-
-class LabelCounts(BaseModel):
-    """A confusion matrix over every label of the spec."""
-
-    labels: list[str]
-    matrix: list[list[int]]
-
-
-class _Figures(Report):
-    def figures(self) -> dict[str, float]:
-        """Every real-valued figure by name (what cross-validation averages over the folds)."""
-        return {k: v for k, v in self.model_dump().items() if isinstance(v, float)}
-
-    def figure(self, name: str) -> float:
-        """The figure ``name`` (e.g. the spec's primary metric)."""
-        return self.figures()[name]
-
-
-class ClassificationMetrics(_Figures):
-    """Accuracy, macro-F1 and the confusion matrix of a classifier on ``n`` rows."""
-
-    n: int
-    accuracy: float
-    macro_f1: float
-    confusion_matrix: LabelCounts
-
-
-class RegressionMetrics(_Figures):
-    """MSE/MAE of the raw score and accuracy of the grade on ``n`` rows, per group when grouped."""
-
-    n: int
-    mse: float
-    mae: float
-    exact_accuracy: float
-    within_one_accuracy: float
-    by_group: dict[str, RegressionMetrics] | None = None
-    omitted_when_none: ClassVar[tuple[str, ...]] = ("by_group",)
-
-
-Metrics = ClassificationMetrics | RegressionMetrics
 
 
 def classification_metrics(spec: DatasetSpec, y_true: pd.Series, y_pred: np.ndarray) -> ClassificationMetrics:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, select
 
 from dailyml.artifacts import ArtifactStores, sha256_bytes
+from dailyml.contracts.common import NewVersion
 from dailyml.db import session_scope
 from dailyml.errors import ArtifactIntegrityError, ConflictError, NotFoundError, UntrustedArtifactError
 from dailyml.settings import Settings
@@ -31,6 +32,7 @@ from dailyml.training import TrainingResult
 log = logging.getLogger("dailyml.registry")
 
 CHAMPION = "champion"
+MODEL_FORMAT = "skops"  # the artifact format of every kind='model' version
 _VERSION_ATTEMPTS = 20  # registrations racing for a version number
 
 # Types beyond skops' own defaults that our candidate pipelines contain (see pipelines.py).
@@ -117,20 +119,9 @@ class Registry:
         )
 
     # -- writing -----------------------------------------------------------------------------
-    def register(
-        self,
-        *,
-        dataset: str,
-        kind: str,
-        algorithm: str,
-        payload: bytes,
-        artifact_format: str,
-        params: dict[str, Any],
-        metrics: dict[str, Any],
-        feature_schema: dict[str, Any],
-        data_hash: str,
-    ) -> ModelVersion:
-        """Store ``payload`` and record a new version (numbered per dataset and kind).
+    def register(self, new: NewVersion, payload: bytes, artifact_format: str) -> ModelVersion:
+        """Store ``payload`` (an artifact in ``artifact_format``) and record ``new`` as a new version
+        (numbered per dataset and kind).
 
         The number is ``max + 1``; two registrations at once (two trainings, a training and a
         fit) may pick the same one: the unique constraint refuses the second, which takes the
@@ -138,13 +129,7 @@ class Registry:
         """
         uri = self.stores.put(payload)
         fields = {
-            "dataset": dataset,
-            "kind": kind,
-            "algorithm": algorithm,
-            "params": params,
-            "metrics": metrics,
-            "feature_schema": feature_schema,
-            "data_hash": data_hash,
+            **new.model_dump(),
             "artifact_sha256": sha256_bytes(payload),
             "artifact_format": artifact_format,
             "artifact_uri": uri,
@@ -174,19 +159,9 @@ class Registry:
             session.refresh(mv)
             return mv
 
-    def register_model(self, dataset: str, result: TrainingResult) -> ModelVersion:
+    def register_model(self, result: TrainingResult) -> ModelVersion:
         """Register a trained model (skops)."""
-        return self.register(
-            dataset=dataset,
-            kind="model",
-            algorithm=result.algorithm,
-            payload=dump_model(result.estimator),
-            artifact_format="skops",
-            params=result.params,
-            metrics=result.metrics.model_dump(),
-            feature_schema=result.feature_schema.model_dump(),
-            data_hash=result.data_hash,
-        )
+        return self.register(result.new_version, dump_model(result.estimator), MODEL_FORMAT)
 
     def record_evaluation(self, mv: ModelVersion, evaluation: dict[str, Any]) -> ModelVersion:
         """Store ``dailyml evaluate``'s figures on a version, under ``metrics["evaluation"]``."""
@@ -248,7 +223,7 @@ class Registry:
 
     def load(self, mv: ModelVersion) -> Any:
         """The estimator of a ``kind='model'`` version, verified then loaded with trusted types only."""
-        if mv.artifact_format != "skops":
+        if mv.artifact_format != MODEL_FORMAT:
             raise ConflictError(f"version {mv.version} is a {mv.artifact_format} artifact, not a skops model")
         return load_model(self.artifact(mv))
 

@@ -1,5 +1,9 @@
 """The database schema: feature store, predictions, registry, jobs and scheduler runs.
 
+The registry's versions, the jobs and the runs are model families: their fields are declared
+once, in the bases of :mod:`dailyml.contracts` that their API views derive from too; the tables
+here add what only the database holds (ids, artifact locations, heartbeats, constraints).
+
 Generic tables (``samples``, ``predictions`` ...) are SQLModel classes. Each dataset also gets a
 typed feature table (``features_iris``, ``features_wine``) built from its spec, one row per
 sample, so aggregates over features are plain SQL on real columns. Schema changes of the generic
@@ -16,20 +20,18 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import JSON, Column, Field, SQLModel
+from sqlmodel import Field, SQLModel
 
 from dailyml import clock
+from dailyml.contracts.common import JobBase, NewVersion, RegisteredVersion, json_column, timestamp_column
+from dailyml.contracts.scheduler import RunBase
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.vocab import JobName, JobStatus, RunStatus, RunTrigger, SampleSource
+from dailyml.vocab import SampleSource
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the process clock, :func:`dailyml.clock.now`)."""
     return clock.now()
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
 
 
 class Sample(SQLModel, table=True):
@@ -50,8 +52,8 @@ class Sample(SQLModel, table=True):
     split: str | None = Field(default=None, max_length=8)  # train | test for reference rows
     content_hash: str = Field(max_length=64)  # sha256 of the features: dedup and copy checks
     producer_version_id: int | None = Field(default=None, foreign_key="model_versions.id")
-    event_time: datetime = _ts()
-    created_at: datetime = _ts()
+    event_time: datetime = timestamp_column(default_factory=utcnow)
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class Prediction(SQLModel, table=True):
@@ -83,8 +85,8 @@ class Prediction(SQLModel, table=True):
     predicted_label: str = Field(max_length=32)
     actual_label: str | None = Field(default=None, max_length=32)
     score: float | None = None  # regression: the raw (unrounded) prediction
-    probabilities: dict[str, float] | None = Field(default=None, sa_column=Column(JSON))
-    created_at: datetime = _ts()
+    probabilities: dict[str, float] | None = json_column(nullable=True, default=None)
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class PredictionCount(SQLModel, table=True):
@@ -109,28 +111,18 @@ class PredictionCount(SQLModel, table=True):
     abs_error_n: int = 0
 
 
-class ModelVersion(SQLModel, table=True):
-    """A registered artifact: a trained model (``kind='model'``) or a fitted synthesizer."""
+class ModelVersion(NewVersion, RegisteredVersion, table=True):
+    """A registered artifact: a trained model (``kind='model'``) or a fitted synthesizer; its
+    fields are declared by the family in :mod:`dailyml.contracts.common`."""
 
     __tablename__ = "model_versions"
     __table_args__ = (sa.UniqueConstraint("dataset", "kind", "version", name="uq_model_versions_version"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    dataset: str = Field(max_length=32)
-    kind: str = Field(default="model", max_length=16)  # model | synthesizer
-    version: int
-    algorithm: str = Field(max_length=64)
-    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    feature_schema: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    data_hash: str = Field(max_length=64)
-    artifact_sha256: str = Field(max_length=64)
     artifact_format: str = Field(max_length=16)  # skops | cloudpickle
     artifact_uri: str = Field(max_length=512)
-    artifact_size: int
     # HMAC-SHA256 (dailyml.signing) with DAILYML_ARTIFACT_KEY; None: registered without a key.
     artifact_signature: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _ts()
 
 
 class ModelAlias(SQLModel, table=True):
@@ -142,7 +134,7 @@ class ModelAlias(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=16)
     alias: str = Field(primary_key=True, max_length=32)
     version_id: int = Field(foreign_key="model_versions.id")
-    updated_at: datetime = _ts()
+    updated_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class AliasEvent(SQLModel, table=True):
@@ -158,7 +150,7 @@ class AliasEvent(SQLModel, table=True):
     to_version_id: int = Field(foreign_key="model_versions.id")
     action: str = Field(max_length=16)  # promote | rollback
     reason: str = Field(default="", max_length=256)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
 class Artifact(SQLModel, table=True):
@@ -169,29 +161,17 @@ class Artifact(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     data: bytes = Field(sa_type=sa.LargeBinary)
     size: int
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
-class Job(SQLModel, table=True):
+class Job(JobBase, table=True):
     """Long work run in the background (fitting a synthesizer, training) with its progress."""
 
     __tablename__ = "jobs"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    kind: str = Field(max_length=32)
-    dataset: str = Field(max_length=32)
-    status: JobStatus = Field(default="queued", sa_type=sa.String(16))
-    progress: float = 0.0
-    message: str = Field(default="", max_length=512)
-    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    error: str | None = Field(default=None, sa_type=sa.Text)
-    created_at: datetime = _ts()
-    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
-    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     # Renewed every few seconds by the process running the job (dailyml.jobs): a job whose
     # heartbeat stopped is failed by the next live process, its own restart included.
-    heartbeat_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    heartbeat_at: datetime | None = timestamp_column(default=None)
 
 
 class GenerationRequest(SQLModel, table=True):
@@ -203,11 +183,11 @@ class GenerationRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dataset: str = Field(max_length=32)
     idempotency_key: str = Field(max_length=128)
-    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = _ts()
+    response: dict[str, Any] = json_column(default_factory=dict)
+    created_at: datetime = timestamp_column(default_factory=utcnow)
 
 
-class Run(SQLModel, table=True):
+class Run(RunBase, table=True):
     """A scheduled run. The unique key makes a run happen once per job, dataset and day."""
 
     __tablename__ = "runs"
@@ -216,20 +196,9 @@ class Run(SQLModel, table=True):
         sa.Index("ix_runs_started", "started_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    job: JobName = Field(sa_type=sa.String(32))
-    dataset: str = Field(max_length=32)
-    scheduled_for: str = Field(max_length=32)  # the scheduled date (or minute, in fast mode), ISO
-    status: RunStatus = Field(default="running", sa_type=sa.String(16))
-    attempts: int = 1
-    trigger: RunTrigger = Field(default="cron", sa_type=sa.String(16))
-    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    error: str | None = Field(default=None, sa_type=sa.Text)
-    started_at: datetime = _ts()
-    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     # Renewed by the scheduler running it: a run whose heartbeat stopped (its process died) is
     # taken over at once instead of after DAILYML_SCHEDULER_RUN_TIMEOUT_MINUTES.
-    heartbeat_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    heartbeat_at: datetime | None = timestamp_column(default=None)
 
 
 def _feature_table(spec: DatasetSpec) -> sa.Table:

@@ -20,14 +20,17 @@ from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedShuffleSplit
 from threadpoolctl import threadpool_limits
 
+from dailyml.contracts.common import NewVersion
 from dailyml.datasets import DatasetSpec, frame_hash, row_hash
-from dailyml.evaluation import FoldMeans, Metrics, evaluate, fold_means
+from dailyml.evaluation import FoldMeans, evaluate, fold_means
 from dailyml.metric_direction import best
 from dailyml.pipelines import Candidate, candidates, servable
+from dailyml.scores import Metrics
 from dailyml.vocab import TrainProfile
 
 ProgressFn = Callable[[int, int, str], None]
 TEST_SIZE = 0.2
+MODEL_KIND = "model"  # the registry kind of what training makes
 
 
 def _no_progress(done: int, total: int, message: str) -> None:
@@ -78,14 +81,12 @@ class TrainingReport(BaseModel):
 
 @dataclass
 class TrainingResult:
-    """A fitted model and everything the registry stores about it."""
+    """A fitted model, its training report, and the registry entry it makes
+    (``new_version``, whose ``metrics`` are the report as stored)."""
 
     estimator: Any
-    algorithm: str
-    params: dict[str, Any]
-    metrics: TrainingReport
-    data_hash: str
-    feature_schema: FeatureSchema
+    report: TrainingReport
+    new_version: NewVersion
 
 
 class FeatureColumn(BaseModel):
@@ -235,7 +236,7 @@ def train(
             final = servable(model)
         step(f"hold-out {c.name}")
 
-    metrics = TrainingReport(
+    report = TrainingReport(
         primary_metric=spec.primary_metric,
         chosen=chosen.name,
         holdout=holdout[chosen.name],
@@ -260,9 +261,14 @@ def train(
     step("done")
     return TrainingResult(
         estimator=final,
-        algorithm=chosen.name,
-        params={**chosen.params, "seed": seed, "profile": profile},
-        metrics=metrics,
-        data_hash=frame_hash(data[[*spec.feature_names, "label", "split"]]),
-        feature_schema=feature_schema(spec),
+        report=report,
+        new_version=NewVersion(
+            dataset=spec.name,
+            kind=MODEL_KIND,
+            algorithm=chosen.name,
+            params={**chosen.params, "seed": seed, "profile": profile},
+            metrics=report.model_dump(),
+            data_hash=frame_hash(data[[*spec.feature_names, "label", "split"]]),
+            feature_schema=feature_schema(spec).model_dump(),
+        ),
     )

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from dailyml import featurestore as fs
 from dailyml import monitoring
+from dailyml.contracts import NewVersion
 from dailyml.datasets import IRIS, WINE, DatasetSpec
 from dailyml.db import as_utc, create_db_engine, migrate
 from dailyml.errors import ConflictError
@@ -78,10 +79,10 @@ def assert_counts_match(engine: Engine) -> None:
 
 def _register(db: Database, dataset: str) -> int:
     registry = Registry.from_settings(db.engine, db.settings())
-    mv = registry.register(
-        dataset=dataset, kind="model", algorithm="test", payload=uuid.uuid4().bytes, artifact_format="none",
-        params={}, metrics={}, feature_schema={}, data_hash="0",
-    )  # fmt: skip
+    new = NewVersion(
+        dataset=dataset, kind="model", algorithm="test", params={}, metrics={}, feature_schema={}, data_hash="0"
+    )
+    mv = registry.register(new, uuid.uuid4().bytes, "none")
     return mv.id or 0
 
 

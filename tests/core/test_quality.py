@@ -85,7 +85,7 @@ def test_the_champion_records_its_evaluation_and_the_dashboard_shows_it(
 ) -> None:
     registry = Registry.from_settings(sqlite_db.engine, sqlite_db.settings())
     frame = IRIS.load_reference(DATA)
-    mv = registry.register_model("iris", train(IRIS, frame, profile="fast"))
+    mv = registry.register_model(train(IRIS, frame, profile="fast"))
     registry.promote("iris", mv.version)
     payload = {"champion": mv.version, "versions": [{"version": mv.version, "metrics": mv.metrics}]}
     before = evaluated_figures("classification", payload)

@@ -39,7 +39,7 @@ def _register_another(db, name: str = "iris"):  # type: ignore[no-untyped-def]
     registry = Registry.from_settings(db.engine, db.settings())
     spec = SPECS[name]
     result = train(spec, training_frame(db.engine, spec), seed=99, profile="fast")
-    return registry, registry.register_model(name, result)
+    return registry, registry.register_model(result)
 
 
 def test_bootstrap_registered_a_champion_with_its_metadata(db) -> None:  # type: ignore[no-untyped-def]

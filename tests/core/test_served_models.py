@@ -19,12 +19,14 @@ import pytest
 import yaml
 
 from dailyml.compiled import compile_model
+from dailyml.contracts import NewVersion
 from dailyml.datasets import WINE
 from dailyml.evaluation import evaluate
 from dailyml.pipelines import candidates, references, servable
 from dailyml.registry import Registry
 from dailyml.settings import PROJECT_ROOT
 from dailyml.training import (
+    MODEL_KIND,
     TEST_SIZE,
     TrainingData,
     TrainingReport,
@@ -58,30 +60,33 @@ def fit_full(name: str, seed: int = 42) -> TrainingResult:
     candidate = next(c for c in [*candidates(WINE, "full"), *references(WINE, "full")] if c.name == name)
     model = servable(candidate.build(seed).fit(train_rows[WINE.feature_names], train_rows["label"].astype(int)))
     holdout = evaluate(WINE, model, holdout_frame(WINE, data))
-    return TrainingResult(
-        estimator=model,
+    report = TrainingReport(
+        primary_metric=WINE.primary_metric,
+        chosen=name,
+        holdout=holdout,
+        baseline="predict_mean",
+        lab_model=None,
+        candidates={},
+        data=TrainingData(
+            rows=len(data),
+            duplicates_dropped=0,
+            train_rows=len(train_rows),
+            test_rows=len(data) - len(train_rows),
+            test_size=TEST_SIZE,
+            seed=seed,
+            profile="full",
+        ),
+    )
+    new = NewVersion(
+        dataset=WINE.name,
+        kind=MODEL_KIND,
         algorithm=name,
         params={**candidate.params, "seed": seed, "profile": "full"},
-        metrics=TrainingReport(
-            primary_metric=WINE.primary_metric,
-            chosen=name,
-            holdout=holdout,
-            baseline="predict_mean",
-            lab_model=None,
-            candidates={},
-            data=TrainingData(
-                rows=len(data),
-                duplicates_dropped=0,
-                train_rows=len(train_rows),
-                test_rows=len(data) - len(train_rows),
-                test_size=TEST_SIZE,
-                seed=seed,
-                profile="full",
-            ),
-        ),
+        metrics=report.model_dump(),
         data_hash=f"full-{name}-{seed}",
-        feature_schema=feature_schema(WINE),
+        feature_schema=feature_schema(WINE).model_dump(),
     )
+    return TrainingResult(estimator=model, report=report, new_version=new)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +100,7 @@ def test_full_profile_forests_compile_bit_identical_on_every_wine_row(
 ) -> None:
     model = full_forests[name].estimator
     forest = model[-1]
-    assert len(forest.estimators_) == full_forests[name].params["n_estimators"] >= 100
+    assert len(forest.estimators_) == full_forests[name].new_version.params["n_estimators"] >= 100
     assert max(t.tree_.max_depth for t in forest.estimators_) > 20  # fully grown, unlike the fast profile's
     frame = WINE.load_reference(PROJECT_ROOT / "data")
     compiled = compile_model(model)
@@ -136,9 +141,9 @@ def _status_mib(pid: int, field: str) -> float:
 def full_champion_db(sqlite_db: Database, full_forests: dict[str, TrainingResult]) -> Iterator[tuple[Database, int]]:
     """A store whose wine champion is the full-profile ExtraTrees, and a second one ready to promote."""
     registry = Registry.from_settings(sqlite_db.engine, sqlite_db.settings())
-    champion = registry.register_model("wine", full_forests["extra_trees"])
+    champion = registry.register_model(full_forests["extra_trees"])
     registry.promote("wine", champion.version)
-    challenger = registry.register_model("wine", fit_full("extra_trees", seed=7))
+    challenger = registry.register_model(fit_full("extra_trees", seed=7))
     yield sqlite_db, challenger.version
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dailyml.datasets import IRIS, WINE, row_hash
-from dailyml.evaluation import ClassificationMetrics
+from dailyml.scores import ClassificationMetrics
 from dailyml.settings import PROJECT_ROOT
 from dailyml.training import assign_split, deduplicate, train
 
@@ -47,13 +47,13 @@ def test_split_is_stratified_by_label(wine_frame) -> None:  # type: ignore[no-un
 
 
 def test_training_drops_duplicates_before_splitting(wine_result) -> None:  # type: ignore[no-untyped-def]
-    data = wine_result.metrics.data
+    data = wine_result.report.data
     assert data.rows == 6497 and data.duplicates_dropped == 1177
     assert data.train_rows + data.test_rows == 6497 - 1177
 
 
 def test_report_has_baseline_lab_model_and_user_facing_metrics(wine_result) -> None:  # type: ignore[no-untyped-def]
-    m = wine_result.metrics.model_dump()  # as the registry stores it
+    m = wine_result.report.model_dump()  # as the registry stores it
     assert m["baseline"] == "predict_mean" and m["lab_model"] == "random_forest"
     assert m["chosen"] != "predict_mean"
     hold = m["holdout"]
@@ -66,7 +66,7 @@ def test_report_has_baseline_lab_model_and_user_facing_metrics(wine_result) -> N
 
 
 def test_model_is_chosen_by_cross_validation_not_by_the_test_set(wine_result) -> None:  # type: ignore[no-untyped-def]
-    m = wine_result.metrics
+    m = wine_result.report
     eligible = {k: v for k, v in m.candidates.items() if not v.baseline}
     assert m.chosen == min(eligible, key=lambda k: eligible[k].cv.mean("mse"))
 
@@ -74,8 +74,8 @@ def test_model_is_chosen_by_cross_validation_not_by_the_test_set(wine_result) ->
 def test_training_is_reproducible_whatever_the_row_order(wine_frame, wine_result) -> None:  # type: ignore[no-untyped-def]
     shuffled = wine_frame.sample(frac=1.0, random_state=3)
     again = train(WINE, shuffled, seed=7, profile="fast")
-    assert _without_timings(again.metrics.model_dump()) == _without_timings(wine_result.metrics.model_dump())
-    assert again.data_hash == wine_result.data_hash
+    assert _without_timings(again.report.model_dump()) == _without_timings(wine_result.report.model_dump())
+    assert again.new_version.data_hash == wine_result.new_version.data_hash
     X = wine_frame[WINE.feature_names].head(50)
     assert np.array_equal(again.estimator.predict(X), wine_result.estimator.predict(X))
 
@@ -86,10 +86,10 @@ def test_a_different_seed_gives_a_different_split(wine_frame) -> None:  # type: 
 
 def test_iris_report_has_accuracy_macro_f1_and_a_full_confusion_matrix() -> None:
     result = train(IRIS, IRIS.load_reference(DATA), seed=42, profile="fast")
-    hold = result.metrics.holdout
+    hold = result.report.holdout
     assert isinstance(hold, ClassificationMetrics)
     assert hold.accuracy > 0.85 and hold.macro_f1 > 0.85
     cm = hold.confusion_matrix
     assert cm.labels == ["setosa", "versicolor", "virginica"]
-    assert sum(map(sum, cm.matrix)) == result.metrics.data.test_rows
-    assert result.metrics.candidates["majority_class"].cv.mean("accuracy") < 0.4
+    assert sum(map(sum, cm.matrix)) == result.report.data.test_rows
+    assert result.report.candidates["majority_class"].cv.mean("accuracy") < 0.4

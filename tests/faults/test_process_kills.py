@@ -29,8 +29,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from dailyml.contracts import NewVersion
 from dailyml.datasets import SPECS
-from dailyml.registry import Registry
+from dailyml.registry import MODEL_FORMAT, Registry
 from dailyml.tables import AliasEvent, GenerationRequest, Job, ModelVersion, Prediction, Run, Sample
 from services.scheduler.periods import Cron
 from tests.support import clock
@@ -259,17 +260,7 @@ def test_predictor_killed_mid_hot_swap_keeps_one_consistent_champion(stack: Stac
     registry = Registry.from_settings(db.engine, db.settings())
     champion = registry.aliased("iris")
     assert champion is not None
-    challenger = registry.register(
-        dataset="iris",
-        kind="model",
-        algorithm=champion.algorithm,
-        payload=registry.artifact(champion),
-        artifact_format="skops",
-        params=champion.params,
-        metrics=champion.metrics,
-        feature_schema=champion.feature_schema,
-        data_hash=champion.data_hash,
-    )
+    challenger = registry.register(NewVersion.model_validate(champion), registry.artifact(champion), MODEL_FORMAT)
     events = sa.select(sa.func.count()).select_from(AliasEvent).where(AliasEvent.dataset == "iris")
     events_before = count(db, events)
     url = stack.predictor.url

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from dailyml.contracts import TrainingOutcome
+from dailyml.scores import ClassificationMetrics, LabelCounts, RegressionMetrics
 from dailyml.vocab import JOB_NAMES
 from services.scheduler.config import FAST_DAILY_CRON, SchedulerSettings, parse_cron
 from services.scheduler.jobs import JOB_BODIES, gate
@@ -66,6 +68,14 @@ def test_datasets_are_read_comma_separated_from_the_environment(monkeypatch: pyt
     assert cfg.effective_daily_cron == FAST_DAILY_CRON
 
 
+def _metrics(metric: str, value: float) -> dict[str, Any]:
+    """The JSON of an evaluation whose ``metric`` (accuracy or mse) is ``value``."""
+    if metric == "accuracy":
+        counts = LabelCounts(labels=["a", "b"], matrix=[[50, 0], [0, 50]])
+        return ClassificationMetrics(n=100, accuracy=value, macro_f1=value, confusion_matrix=counts).model_dump()
+    return RegressionMetrics(n=100, mse=value, mae=value, exact_accuracy=0.5, within_one_accuracy=0.9).model_dump()
+
+
 def _result(metric: str, greater: bool, challenger: float, champion: float | None) -> TrainingOutcome:
     """A training job's result as the scheduler reads it from the predictor's JSON."""
     return TrainingOutcome.model_validate(
@@ -74,9 +84,9 @@ def _result(metric: str, greater: bool, challenger: float, champion: float | Non
             "algorithm": "knn_k5",
             "primary_metric": metric,
             "greater_is_better": greater,
-            "challenger": {metric: challenger},
+            "challenger": _metrics(metric, challenger),
             "training_rows": 100,
-            "champion": None if champion is None else {"version": 1, "metrics": {metric: champion}},
+            "champion": None if champion is None else {"version": 1, "metrics": _metrics(metric, champion)},
         }
     )
 

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sklearn.preprocessing import FunctionTransformer
 
 from dailyml.artifacts import sha256_bytes
+from dailyml.contracts import NewVersion
 from dailyml.datasets import SPECS
 from dailyml.errors import ArtifactIntegrityError, ArtifactSignatureError, UntrustedArtifactError
 from dailyml.registry import Registry
@@ -53,17 +54,8 @@ def _registry(db: Database, key: str | None = ARTIFACT_KEY) -> Registry:
 def _register(registry: Registry, payload: bytes, *, kind: str = "model", fmt: str = "skops") -> ModelVersion:
     champion = registry.aliased("iris")
     assert champion is not None
-    return registry.register(
-        dataset="iris",
-        kind=kind,
-        algorithm="forged",
-        payload=payload,
-        artifact_format=fmt,
-        params={},
-        metrics=champion.metrics,
-        feature_schema=champion.feature_schema,
-        data_hash=champion.data_hash,
-    )
+    forged = NewVersion.model_validate(champion).model_copy(update={"kind": kind, "algorithm": "forged", "params": {}})
+    return registry.register(forged, payload, fmt)
 
 
 def _champion_bytes(db: Database) -> bytes:

@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from dailyml.contracts import NewVersion
 from dailyml.datasets import IRIS
 from dailyml.monitoring import history
-from dailyml.registry import Registry
+from dailyml.registry import MODEL_FORMAT, Registry
 from dailyml.settings import Settings
 from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.support.databases import Database
@@ -57,17 +58,16 @@ def test_an_unknown_prediction_is_still_404(sqlite_db: Database) -> None:
 
 
 def _register(registry: Registry, tag: str) -> Any:
-    return registry.register(
+    new = NewVersion(
         dataset="iris",
         kind="model",
         algorithm=f"race-{tag}",
-        payload=f"payload {tag}".encode(),
-        artifact_format="skops",
         params={},
         metrics={},
         feature_schema={},
         data_hash="race",
     )
+    return registry.register(new, f"payload {tag}".encode(), MODEL_FORMAT)
 
 
 def test_concurrent_registrations_get_distinct_versions(db: Database) -> None:

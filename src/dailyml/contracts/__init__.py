@@ -1,16 +1,20 @@
 """The request and response models of every service's API: one module per API, one for what they share.
 
 - ``common``: what every API shares: the error answer (``ErrorOut``), ``/readyz``'s
-  ``Readiness``, UTC timestamps, whole-number integers, registry entries, and background jobs
-  (``JobAccepted``, ``JobOut``: the predictor's training and the generator's fitting alike).
+  ``Readiness``, UTC timestamps, whole-number integers, registry entries (the version family:
+  ``VersionOrigin``, ``VersionKind``, ``NewVersion``, ``RegisteredVersion``), and background jobs
+  (``JobBase``, ``JobAccepted``, ``JobOut``: the predictor's training and the generator's fitting alike).
 - ``predictor``: the predictor's models, most built from the dataset specs (``instance_model``,
   ``prediction_model``, ...), monitoring and drift reports, and the training outcome the
   scheduler's gate reads.
 - ``generator``: the generator's models: generation, synthesizers, fitting (``fit_model``: the
   algorithms that apply to a spec), distributions.
-- ``scheduler``: the scheduler's models: the run log, manual triggers, the schedule.
+- ``scheduler``: the scheduler's models: the run log (``RunBase``, ``RunOut``), manual triggers,
+  the schedule.
 
-Services validate with these and clients parse answers with them; pydantic only, cheap to import.
+Services validate with these and clients parse answers with them. Registry versions, jobs and
+runs are model families: their SQLModel bases (no table) declare the fields once, for the tables
+of ``dailyml.tables`` and for the API views here alike.
 Every public name is also importable from ``dailyml.contracts`` itself.
 """
 
@@ -19,10 +23,18 @@ from dailyml.contracts.common import (
     ErrorDetail,
     ErrorOut,
     JobAccepted,
+    JobBase,
     JobOut,
+    NewVersion,
     Readiness,
+    RegisteredVersion,
     UTCDateTime,
+    VersionKind,
+    VersionOrigin,
+    answer_config,
+    json_column,
     registry_entry_out,
+    timestamp_column,
     whole_number,
 )
 from dailyml.contracts.generator import (
@@ -70,6 +82,7 @@ from dailyml.contracts.predictor import (
 )
 from dailyml.contracts.scheduler import (
     DatasetName,
+    RunBase,
     RunOut,
     RunPage,
     ScheduledJobOut,
@@ -83,10 +96,18 @@ __all__ = [
     "ErrorDetail",
     "ErrorOut",
     "JobAccepted",
+    "JobBase",
     "JobOut",
+    "NewVersion",
     "Readiness",
+    "RegisteredVersion",
     "UTCDateTime",
+    "VersionKind",
+    "VersionOrigin",
+    "answer_config",
+    "json_column",
     "registry_entry_out",
+    "timestamp_column",
     "whole_number",
     # predictor
     "MAX_BATCH",
@@ -131,6 +152,7 @@ __all__ = [
     "fit_model",
     # scheduler
     "DatasetName",
+    "RunBase",
     "RunOut",
     "RunPage",
     "ScheduleOut",

@@ -1,16 +1,31 @@
 """What every service's API shares: the error answer, timestamps, integers of query parameters
 and request bodies, registry entries, and background jobs (the predictor's training and the
-generator's fitting are both jobs, reported alike)."""
+generator's fitting are both jobs, reported alike).
+
+Registry versions and jobs are model families, as in the full-stack FastAPI template: the fields
+are declared once, in SQLModel bases (no table), from which the table (``dailyml.tables``), the
+registry's input (``NewVersion``) and the API views (``JobOut``, ``ModelVersionOut``,
+``SynthesizerOut``) derive. A base's column types (``sa_type``, ``sa_column``) only shape the
+table; its defaults say how a new row starts and are kept out of the answers' schemas
+(:func:`answer_config`)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
+import sqlalchemy as sa
+import sqlmodel
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlmodel import JSON, Column, SQLModel
 
+from dailyml import clock
 from dailyml.vocab import JobStatus
+
+if TYPE_CHECKING:
+    # The type of SQLModel's model_config, which sqlmodel does not export under a public name.
+    from sqlmodel._compat import SQLModelConfig
 
 # The largest integer a query or path parameter may carry: what both databases' INTEGER holds.
 MAX_DB_INT = 2**31 - 1
@@ -25,6 +40,31 @@ def _in_utc(value: datetime) -> datetime:
 UTCDateTime = Annotated[datetime, AfterValidator(_in_utc)]
 """A timestamp as every API answers it: aware, in UTC (RFC 3339, ``...Z``), whatever the
 database handed back."""
+
+
+def timestamp_column(**kw: Any) -> Any:
+    """A timestamp field stored with its time zone (``default_factory``, ``default`` ... passed on)."""
+    return sqlmodel.Field(sa_type=sa.DateTime(timezone=True), **kw)
+
+
+def json_column(*, nullable: bool = False, **kw: Any) -> Any:
+    """A field stored as one JSON column."""
+    return sqlmodel.Field(sa_column=Column(JSON, nullable=nullable), **kw)
+
+
+def answer_config(base: type[BaseModel]) -> SQLModelConfig:
+    """The ``model_config`` of an API view of a table family: every field of ``base`` is in every
+    answer. The base's defaults say how a new row starts; in an answer's schema the field is
+    required and shows no default."""
+
+    def every_field_answered(schema: dict[str, Any]) -> None:
+        properties = schema.get("properties", {})
+        for name in base.model_fields:
+            properties[name].pop("default", None)
+        required = {*schema.get("required", []), *base.model_fields}
+        schema["required"] = [name for name in properties if name in required]
+
+    return {"json_schema_extra": every_field_answered}
 
 
 def whole_number(value: Any) -> Any:
@@ -67,6 +107,37 @@ class Readiness(BaseModel):
     database: str = Field(description="ok, or why the database does not answer")
 
 
+class VersionOrigin(SQLModel):
+    """How a registry version was made: the algorithm, its parameters, what it measured, the data's hash."""
+
+    algorithm: str = sqlmodel.Field(sa_type=sa.String(64))
+    params: dict[str, Any] = json_column()
+    metrics: dict[str, Any] = json_column()
+    data_hash: str = sqlmodel.Field(sa_type=sa.String(64))
+
+
+class VersionKind(SQLModel):
+    """What a registry version is (``model`` or ``synthesizer``) and the input contract it was made for."""
+
+    kind: str = sqlmodel.Field(sa_type=sa.String(16))
+    feature_schema: dict[str, Any] = json_column()
+
+
+class NewVersion(VersionKind, VersionOrigin):
+    """What a caller registers with an artifact (``Registry.register``): dataset, kind, origin, input contract."""
+
+    dataset: str = sqlmodel.Field(sa_type=sa.String(32))
+
+
+class RegisteredVersion(VersionOrigin):
+    """A version as the registry numbered and stored it: what every API view of a version shows."""
+
+    version: int
+    artifact_sha256: str = sqlmodel.Field(sa_type=sa.String(64))
+    artifact_size: int
+    created_at: UTCDateTime = timestamp_column(default_factory=clock.now)
+
+
 def registry_entry_out(model: type[_EntryT], mv: Any, alias: str, alias_id: int | None) -> _EntryT:
     """A registry version (model or synthesizer) as the API model ``model``: its fields read off
     the row, and ``alias`` listed when the alias points at this version."""
@@ -80,18 +151,25 @@ class JobAccepted(BaseModel):
     status: JobStatus
 
 
-class JobOut(BaseModel):
+class JobBase(SQLModel):
+    """A background job (training, fitting a synthesizer) and its progress: the ``jobs`` table's
+    fields and what the APIs report."""
+
+    id: uuid.UUID = sqlmodel.Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = sqlmodel.Field(sa_type=sa.String(32))
+    dataset: str = sqlmodel.Field(sa_type=sa.String(32))
+    status: JobStatus = sqlmodel.Field(default="queued", sa_type=sa.String(16))
+    progress: float = 0.0
+    message: str = sqlmodel.Field(default="", sa_type=sa.String(512))
+    params: dict[str, Any] = json_column(default_factory=dict)
+    result: dict[str, Any] | None = json_column(nullable=True, default=None)
+    error: str | None = sqlmodel.Field(default=None, sa_type=sa.Text)
+    created_at: UTCDateTime = timestamp_column(default_factory=clock.now)
+    started_at: UTCDateTime | None = timestamp_column(default=None)
+    finished_at: UTCDateTime | None = timestamp_column(default=None)
+
+
+class JobOut(JobBase):
     """A background job (training, fitting a synthesizer) as the APIs report it."""
 
-    id: uuid.UUID
-    kind: str
-    dataset: str
-    status: JobStatus
-    progress: float
-    message: str
-    params: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: UTCDateTime
-    started_at: UTCDateTime | None
-    finished_at: UTCDateTime | None
+    model_config = answer_config(JobBase)

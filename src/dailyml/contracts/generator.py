@@ -1,4 +1,4 @@
-"""The generator API's request and response models (pydantic only: cheap to import for clients)."""
+"""The generator API's request and response models."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from dailyml.contracts.common import UTCDateTime, whole_number
+from dailyml.contracts.common import RegisteredVersion, answer_config, whole_number
 from dailyml.datasets import DatasetSpec
 from dailyml.synth import ALIASES, DEFAULT_EPOCHS, algorithms_for
 
@@ -45,15 +45,10 @@ class SamplesPage(BaseModel):
     items: list[dict[str, Any]]
 
 
-class SynthesizerOut(BaseModel):
-    version: int
-    algorithm: str
-    params: dict[str, Any]
+# A fitted synthesizer as the generator lists it, with the aliases pointing at it.
+class SynthesizerOut(RegisteredVersion):
+    model_config = answer_config(RegisteredVersion)
     metrics: dict[str, Any] = Field(description="The fidelity report")
-    data_hash: str
-    artifact_sha256: str
-    artifact_size: int
-    created_at: UTCDateTime
     aliases: list[str]
 
 

@@ -22,8 +22,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dailyml.contracts.common import UTCDateTime
+from dailyml.contracts.common import RegisteredVersion, UTCDateTime, VersionKind, answer_config
 from dailyml.datasets import SPECS, Constraint, DatasetSpec, Feature
+from dailyml.scores import Metrics
 from dailyml.vocab import Bucket, SampleSource, TrainProfile
 
 MAX_BATCH = 10_000
@@ -254,17 +255,10 @@ class DriftReport(BaseModel):
     features: list[FeatureDrift]
 
 
-class ModelVersionOut(BaseModel):
-    version: int
-    kind: str
-    algorithm: str
-    params: dict[str, Any]
-    metrics: dict[str, Any]
-    data_hash: str
-    artifact_sha256: str
-    artifact_size: int
-    feature_schema: dict[str, Any]
-    created_at: UTCDateTime
+# A registered model version as the predictor lists it, with the aliases pointing at it (no
+# docstring: it would become the schema's description).
+class ModelVersionOut(VersionKind, RegisteredVersion):
+    model_config = answer_config(RegisteredVersion)
     aliases: list[str]
 
 
@@ -339,7 +333,7 @@ class ChampionScore(BaseModel):
     """The champion when a challenger was trained, scored on the challenger's hold-out rows."""
 
     version: int
-    metrics: dict[str, Any] = Field(description="Every metric of the evaluation, the primary one included")
+    metrics: Metrics = Field(description="Every metric of the evaluation, the primary one included")
 
 
 class TrainingOutcome(BaseModel):
@@ -351,10 +345,10 @@ class TrainingOutcome(BaseModel):
     algorithm: str
     primary_metric: str
     greater_is_better: bool
-    challenger: dict[str, Any] = Field(description="Every metric of the challenger on the hold-out rows")
+    challenger: Metrics = Field(description="Every metric of the challenger on the hold-out rows")
     training_rows: int
     champion: ChampionScore | None = Field(description="None when the dataset had no champion")
 
-    def score(self, metrics: dict[str, Any]) -> float:
+    def score(self, metrics: Metrics) -> float:
         """The primary metric in ``metrics``."""
-        return float(metrics[self.primary_metric])
+        return metrics.figure(self.primary_metric)

@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from dailyml.contracts.common import NewVersion
 from dailyml.datasets import DatasetSpec, frame_hash
 from dailyml.errors import NotFoundError
 from dailyml.featurestore import training_frame
@@ -150,17 +151,16 @@ def fit_and_register(
         ),
     )
     progress(0.95, "registering")
-    mv = registry.register(
+    new = NewVersion(
         dataset=spec.name,
         kind=KIND,
         algorithm=algorithm,
-        payload=synthesizer.dumps(),
-        artifact_format=ARTIFACT_FORMAT,
         params=synthesizer.describe(),
         metrics=report.model_dump(),
         feature_schema=feature_schema(spec).model_dump(),
         data_hash=frame_hash(fit_rows(spec, reference)[[*spec.feature_names, "label"]]),
     )
+    mv = registry.register(new, synthesizer.dumps(), ARTIFACT_FORMAT)
     if make_default:
         registry.promote(spec.name, mv.version, kind=KIND, alias=DEFAULT, reason=reason)
     now_default = registry.aliased(spec.name, KIND, DEFAULT)
