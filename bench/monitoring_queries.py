@@ -27,7 +27,7 @@ from dailyml import featurestore as fs  # noqa: E402
 from dailyml import monitoring  # noqa: E402
 from dailyml.contracts import NewVersion  # noqa: E402
 from dailyml.datasets import IRIS  # noqa: E402
-from dailyml.db import create_db_engine, migrate  # noqa: E402
+from dailyml.db import create_db_engine, migrate, transaction  # noqa: E402
 from dailyml.featurestore import NewPrediction, NewSample  # noqa: E402
 from dailyml.registry import Registry  # noqa: E402
 from dailyml.settings import Settings  # noqa: E402
@@ -56,7 +56,8 @@ def seed(url: str, home: Path, rows: int, labelled_share: float, quiet: bool = F
             features = {f: round(rng.uniform(0.5, 7.5), 1) for f in IRIS.feature_names}
             samples.append(NewSample(features, label=rng.choice(LABELS) if labelled else None, event_time=t))
             predictions.append((rng.choice(LABELS), t, samples[-1].label))
-        with engine.begin() as conn:
+        with transaction(engine) as session:
+            conn = session.connection()
             ids = fs.insert_samples(conn, IRIS, samples, "online")
             fs.insert_predictions(
                 conn,

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
-from dailyml.db import as_utc, session_scope
+from dailyml.db import as_utc, transaction
 from dailyml.tables import Run
 from dailyml.vocab import JobName, RunOutcome, RunStatus, RunTrigger
 
@@ -37,7 +37,7 @@ class Claim:
 
 def get_run(engine: Engine, job: JobName, dataset: str, scheduled_for: str) -> Run | None:
     """The run of a key, if any."""
-    with session_scope(engine) as session:
+    with transaction(engine) as session:
         return session.exec(
             select(Run).where(Run.job == job, Run.dataset == dataset, Run.scheduled_for == scheduled_for)
         ).first()
@@ -45,7 +45,7 @@ def get_run(engine: Engine, job: JobName, dataset: str, scheduled_for: str) -> R
 
 def has_runs(engine: Engine, job: JobName, dataset: str) -> bool:
     """Whether ``job`` has ever run (or tried to) for ``dataset``."""
-    with session_scope(engine) as session:
+    with transaction(engine) as session:
         return session.exec(select(Run.id).where(Run.job == job, Run.dataset == dataset).limit(1)).first() is not None
 
 
@@ -69,7 +69,7 @@ def claim(
     heartbeat. A succeeded run is never redone.
     """
     try:
-        with session_scope(engine) as session:
+        with transaction(engine) as session:
             run = Run(
                 job=job,
                 dataset=dataset,
@@ -92,7 +92,8 @@ def claim(
         return Claim(existing, False, "in_progress")
     if existing.status == "failed" and max_attempts is not None and existing.attempts >= max_attempts:
         return Claim(existing, False, "attempts_exhausted")
-    with engine.begin() as conn:
+    with transaction(engine) as session:
+        conn = session.connection()
         taken = conn.execute(
             sa.update(Run)
             .where(
@@ -128,7 +129,8 @@ def is_alive(run: Run, now: datetime, stale_after: timedelta, heartbeat_stale_af
 
 def heartbeat(engine: Engine, runs: list[tuple[int, int]], now: datetime) -> None:
     """Renew the heartbeat of the runs (id, attempt) this process still owns."""
-    with engine.begin() as conn:
+    with transaction(engine) as session:
+        conn = session.connection()
         for run_id, attempts in runs:
             conn.execute(
                 sa.update(Run)
@@ -139,8 +141,8 @@ def heartbeat(engine: Engine, runs: list[tuple[int, int]], now: datetime) -> Non
 
 def save_counts(engine: Engine, run: Run, counts: dict[str, Any]) -> None:
     """Record progress of a run this process owns (kept even if the run later fails)."""
-    with engine.begin() as conn:
-        conn.execute(
+    with transaction(engine) as session:
+        session.connection().execute(
             sa.update(Run)
             .where(col(Run.id) == run.id, col(Run.attempts) == run.attempts, col(Run.status) == "running")
             .values(counts=dict(counts))
@@ -151,7 +153,8 @@ def finish(
     engine: Engine, run: Run, *, status: RunStatus, counts: dict[str, Any], error: str | None, now: datetime
 ) -> bool:
     """Close a run this process owns; False when another process took it over meanwhile."""
-    with engine.begin() as conn:
+    with transaction(engine) as session:
+        conn = session.connection()
         done = conn.execute(
             sa.update(Run)
             .where(col(Run.id) == run.id, col(Run.attempts) == run.attempts, col(Run.status) == "running")
@@ -177,7 +180,7 @@ def list_runs(
         conditions.append(col(Run.dataset) == dataset)
     if status:
         conditions.append(col(Run.status) == status)
-    with session_scope(engine) as session:
+    with transaction(engine) as session:
         total = session.exec(select(func.count()).select_from(Run).where(*conditions)).one()
         rows = session.exec(
             select(Run)

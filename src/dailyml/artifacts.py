@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from dailyml.db import session_scope
+from dailyml.db import transaction
 from dailyml.errors import ArtifactIntegrityError, NotFoundError
 from dailyml.tables import Artifact
 
@@ -49,7 +49,7 @@ class DatabaseArtifactStore:
     def put(self, data: bytes) -> str:
         """Store ``data`` as an ``artifacts`` row keyed by its sha256 (once); its ``db://`` URI."""
         digest = sha256_bytes(data)
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             if session.get(Artifact, digest) is None:
                 session.add(Artifact(sha256=digest, data=data, size=len(data)))
         return f"db://{digest}"
@@ -57,7 +57,7 @@ class DatabaseArtifactStore:
     def get(self, uri: str) -> bytes:
         """The bytes of the ``db://`` artifact ``uri``; NotFoundError when no row holds them."""
         digest = uri.removeprefix("db://")
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             row = session.exec(select(Artifact).where(Artifact.sha256 == digest)).first()
             if row is None:
                 raise NotFoundError(f"artifact {uri} is not in the database")

@@ -1,4 +1,4 @@
-"""Engines, sessions and migrations. Nothing connects at import time."""
+"""Engines, the one transaction helper and migrations. Nothing connects at import time."""
 
 from __future__ import annotations
 
@@ -40,8 +40,18 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error: the one place that does."""
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: a session on one connection, committed on success, rolled back on any error.
+
+    The rule: every write is one ``with transaction(engine) as session:`` block, and this is the
+    only place that commits or rolls back. ORM work goes through ``session``; Core statements run on
+    ``session.connection()``, which is also what functions taking a ``Connection`` (such as
+    ``featurestore.insert_samples``) are handed. Functions that take a session or a connection never
+    commit: their caller's block decides. Returned ORM objects stay readable after the block
+    (``expire_on_commit=False``). Reads that need no session may use ``engine.connect()``: they
+    open no write transaction and commit nothing (the connection's implicit transaction is rolled
+    back when it closes).
+    """
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
@@ -78,8 +88,8 @@ def migrate(url: str, revision: str = "head") -> None:
     if revision == "head":
         engine = create_db_engine(url)
         try:
-            with engine.begin() as connection:
-                sync_feature_tables(connection)
+            with transaction(engine) as session:
+                sync_feature_tables(session.connection())
         finally:
             engine.dispose()
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from dailyml.contracts import ActualOut
 from dailyml.datasets import DatasetSpec, row_hash
-from dailyml.db import as_utc
+from dailyml.db import as_utc, transaction
 from dailyml.errors import ConflictError, NotFoundError
 from dailyml.tables import ModelVersion, Prediction, PredictionCount, Sample, feature_table, utcnow
 from dailyml.vocab import SampleSource
@@ -241,8 +241,8 @@ def load_reference(engine: Engine, spec: DatasetSpec, frame: pd.DataFrame, split
         NewSample(features={f: rec[f] for f in spec.feature_names}, label=str(rec["label"]), split=str(s))
         for rec, s in zip(frame.to_dict("records"), split, strict=True)
     ]
-    with engine.begin() as conn:
-        insert_samples(conn, spec, rows, "reference")
+    with transaction(engine) as session:
+        insert_samples(session.connection(), spec, rows, "reference")
     return len(rows)
 
 
@@ -309,7 +309,8 @@ def pending_samples(engine: Engine, spec: DatasetSpec, limit: int) -> list[Store
 
 def set_actual(engine: Engine, spec: DatasetSpec, prediction_id: uuid.UUID, label: str) -> ActualOut:
     """Record the true label of the sample behind a prediction (conflict if it differs)."""
-    with engine.begin() as conn:
+    with transaction(engine) as session:
+        conn = session.connection()
         row = conn.execute(
             sa.select(samples_t.c.id, samples_t.c.label, samples_t.c.source)
             .select_from(predictions_t.join(samples_t, samples_t.c.id == predictions_t.c.sample_id))

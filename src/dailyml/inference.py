@@ -24,6 +24,7 @@ from dailyml import clock
 from dailyml.compiled import CompiledModel, compile_model
 from dailyml.contracts import PendingResult, prediction_body
 from dailyml.datasets import DatasetSpec
+from dailyml.db import transaction
 from dailyml.featurestore import NewPrediction, NewSample, PredictionRecord, insert_predictions, pending_samples
 from dailyml.observability.metrics import record_predictions
 
@@ -143,7 +144,7 @@ def predict_pending(engine: Engine, spec: DatasetSpec, model: LoadedModel, limit
         for p, a in zip(pending, answers, strict=True)
     ]
     if predictions:
-        with engine.begin() as conn:
-            insert_predictions(conn, spec, predictions)
+        with transaction(engine) as session:
+            insert_predictions(session.connection(), spec, predictions)
     record_predictions(spec.name, model.version, [a.label for a in answers], "pending")
     return PendingResult(dataset=spec.name, predicted=len(pending), model_version=model.version)

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
-from dailyml.db import session_scope
+from dailyml.db import transaction
 from dailyml.errors import NotFoundError
 from dailyml.observability import metrics
 from dailyml.tables import Job, utcnow
@@ -94,8 +94,8 @@ class JobRunner:
         if not live:
             return
         try:
-            with self.engine.begin() as conn:
-                conn.execute(sa.update(Job).where(col(Job.id).in_(live)).values(heartbeat_at=utcnow()))
+            with transaction(self.engine) as session:
+                session.connection().execute(sa.update(Job).where(col(Job.id).in_(live)).values(heartbeat_at=utcnow()))
         except SQLAlchemyError as exc:  # the database is away: the next beat tries again
             log.warning("could not renew the heartbeat of %d job(s): %s", len(live), exc)
 
@@ -109,7 +109,7 @@ class JobRunner:
     # -- jobs -----------------------------------------------------------------------------------
     def submit(self, kind: str, dataset: str, params: dict[str, Any], body: JobBody) -> Job:
         """Record a queued job and start it; returns the row (its ``id`` is the job id)."""
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             job = Job(kind=kind, dataset=dataset, params=params, heartbeat_at=utcnow())
             session.add(job)
         # The job runs under the request id of the request that started it (its logs say so).
@@ -122,7 +122,7 @@ class JobRunner:
         return job
 
     def _update(self, job_id: uuid.UUID, **values: Any) -> None:
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             job = session.get(Job, job_id)
             if job is not None:
                 for key, value in values.items():
@@ -179,7 +179,7 @@ class JobRunner:
 
 def get_job(engine: Engine, job_id: uuid.UUID) -> Job:
     """A job row by id (NotFoundError when unknown)."""
-    with session_scope(engine) as session:
+    with transaction(engine) as session:
         job = session.get(Job, job_id)
     if job is None:
         raise NotFoundError(f"no job {job_id}")
@@ -193,7 +193,7 @@ def list_jobs(engine: Engine, *, kind: str | None = None, dataset: str | None = 
         query = query.where(Job.kind == kind)
     if dataset:
         query = query.where(Job.dataset == dataset)
-    with session_scope(engine) as session:
+    with transaction(engine) as session:
         return list(session.exec(query))
 
 
@@ -209,8 +209,9 @@ def fail_stale_jobs(engine: Engine, stale_seconds: float, *, keep: list[uuid.UUI
     query = sa.update(Job).where(col(Job.status).in_(("queued", "running")), stale)
     if keep:
         query = query.where(col(Job.id).not_in(keep))
-    with engine.begin() as conn:
-        failed = conn.execute(query.values(status="failed", finished_at=now, error=STOPPED, message=STOPPED)).rowcount
+    with transaction(engine) as session:
+        stopped = query.values(status="failed", finished_at=now, error=STOPPED, message=STOPPED)
+        failed = session.connection().execute(stopped).rowcount
     if failed:
         log.warning("marked %d job(s) failed: their process stopped (no heartbeat for %gs)", failed, stale_seconds)
     return int(failed or 0)

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dailyml.datasets import get_spec
+from dailyml.db import transaction
 from dailyml.errors import DailyMLError
 from dailyml.featurestore import PredictionRecord, insert_predictions, insert_samples, predictions_t
 from dailyml.observability import metrics
@@ -209,7 +210,8 @@ class PredictionLog:
 
     def _write(self, batch: list[PredictionRecord]) -> bool:
         try:
-            with self.engine.begin() as conn:
+            with transaction(self.engine) as session:
+                conn = session.connection()
                 fresh = batch
                 if self._failures:
                     # A failed attempt may have committed before its answer was lost (the connection

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 
 from dailyml.artifacts import ArtifactStores, sha256_bytes
 from dailyml.contracts.common import NewVersion
-from dailyml.db import session_scope
+from dailyml.db import transaction
 from dailyml.errors import ArtifactIntegrityError, ConflictError, NotFoundError, UntrustedArtifactError
 from dailyml.settings import Settings
 from dailyml.signing import sign, verify
@@ -146,7 +146,7 @@ class Registry:
 
     def _insert_next_version(self, fields: dict[str, Any]) -> ModelVersion:
         """Insert a version numbered ``max + 1`` of its dataset and kind (IntegrityError on a clash)."""
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             latest = session.exec(
                 select(func.max(ModelVersion.version)).where(
                     ModelVersion.dataset == fields["dataset"], ModelVersion.kind == fields["kind"]
@@ -165,7 +165,7 @@ class Registry:
 
     def record_evaluation(self, mv: ModelVersion, evaluation: dict[str, Any]) -> ModelVersion:
         """Store ``dailyml evaluate``'s figures on a version, under ``metrics["evaluation"]``."""
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             row = session.get(ModelVersion, mv.id)
             if row is None:
                 raise NotFoundError(f"model version id {mv.id} does not exist")
@@ -179,7 +179,7 @@ class Registry:
     # -- reading -----------------------------------------------------------------------------
     def versions(self, dataset: str, kind: str = "model") -> list[ModelVersion]:
         """Every version of ``dataset``/``kind``, newest first."""
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             return list(
                 session.exec(
                     select(ModelVersion)
@@ -190,7 +190,7 @@ class Registry:
 
     def get(self, dataset: str, version: int, kind: str = "model") -> ModelVersion:
         """Version ``version`` of the dataset's ``kind`` versions; NotFoundError when there is none."""
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             mv = session.exec(
                 select(ModelVersion).where(
                     ModelVersion.dataset == dataset, ModelVersion.kind == kind, ModelVersion.version == version
@@ -202,7 +202,7 @@ class Registry:
 
     def get_by_id(self, version_id: int) -> ModelVersion:
         """The registered version with database id ``version_id``; NotFoundError when there is none."""
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             mv = session.get(ModelVersion, version_id)
         if mv is None:
             raise NotFoundError(f"no registered version with id {version_id}")
@@ -237,7 +237,7 @@ class Registry:
         """
         if self.signing_key is None:
             raise ConflictError("DAILYML_ARTIFACT_KEY is not set: there is no key to sign with")
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             query = select(ModelVersion).order_by(col(ModelVersion.id))
             if not resign:
                 query = query.where(col(ModelVersion.artifact_signature).is_(None))
@@ -251,7 +251,7 @@ class Registry:
                 continue
             signature = sign(self.signing_key, **_signed_fields(mv))
             if not dry_run:
-                with session_scope(self.engine) as session:
+                with transaction(self.engine) as session:
                     row = session.get(ModelVersion, mv.id)
                     if row is not None:
                         row.artifact_signature = signature
@@ -269,7 +269,7 @@ class Registry:
             )
             return
         try:
-            with session_scope(self.engine) as session:
+            with transaction(self.engine) as session:
                 unsigned = session.exec(
                     select(func.count()).select_from(ModelVersion).where(col(ModelVersion.artifact_signature).is_(None))
                 ).one()
@@ -286,7 +286,7 @@ class Registry:
     # -- aliases -----------------------------------------------------------------------------
     def alias_id(self, dataset: str, kind: str = "model", alias: str = CHAMPION) -> int | None:
         """The version id an alias points at (one cheap query: replicas poll this)."""
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             row = session.get(ModelAlias, (dataset, kind, alias))
             return row.version_id if row else None
 
@@ -304,7 +304,7 @@ class Registry:
 
     def _alias_stack(self, dataset: str, kind: str, alias: str) -> list[int]:
         # Promotions push, rollbacks pop: repeated rollbacks walk back through history.
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             events = session.exec(
                 select(AliasEvent)
                 .where(AliasEvent.dataset == dataset, AliasEvent.kind == kind, AliasEvent.alias == alias)
@@ -319,7 +319,7 @@ class Registry:
         return stack
 
     def _point(self, mv: ModelVersion, alias: str, action: str, reason: str) -> ModelVersion:
-        with session_scope(self.engine) as session:
+        with transaction(self.engine) as session:
             row = session.get(ModelAlias, (mv.dataset, mv.kind, alias), with_for_update=True)
             previous = row.version_id if row else None
             if row is None:

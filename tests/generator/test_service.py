@@ -11,7 +11,7 @@ import pytest
 
 from dailyml.clients.base import ServiceError
 from dailyml.clients.generator import GeneratorClient
-from dailyml.db import session_scope
+from dailyml.db import transaction
 from dailyml.synth.fitting import FIT_JOB
 from dailyml.tables import Job
 from tests.generator.conftest import assert_rows_pass_the_api
@@ -41,7 +41,7 @@ def _wait_job(client: GeneratorClient, job_id: str, timeout: float = 240) -> lis
 
 def test_generator_service_end_to_end(db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # A fit job left running by a generator that died is failed at the next start.
-    with session_scope(db.engine) as session:
+    with transaction(db.engine) as session:
         orphan = Job(kind=FIT_JOB, dataset="iris", status="running", message="epoch 3/300")
         session.add(orphan)
     service = start_service(

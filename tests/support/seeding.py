@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from dailyml.clients import PredictorClient, ServiceError
 from dailyml.datasets import get_spec
+from dailyml.db import transaction
 from dailyml.featurestore import (
     NewPrediction,
     NewSample,
@@ -93,7 +94,8 @@ def past_predictions(engine: Engine, client: PredictorClient, dataset: str, days
                 created_at=when,
             )
         )
-    with engine.begin() as conn:
+    with transaction(engine) as session:
+        conn = session.connection()
         insert_samples(conn, spec, samples, "online")
         insert_predictions(conn, spec, predictions)
     return len(predictions)
@@ -117,6 +119,6 @@ def synthetic_samples(engine: Engine, client: PredictorClient, dataset: str, n: 
         if spec.validate_row(features):
             continue
         rows.append(NewSample(features=features, label=str(record["label"])))
-    with engine.begin() as conn:
-        insert_samples(conn, spec, rows, "synthetic")
+    with transaction(engine) as session:
+        insert_samples(session.connection(), spec, rows, "synthetic")
     return client.predict_pending(dataset).predicted

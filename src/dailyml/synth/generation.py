@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dailyml.contracts.generator import Distributions, GenerateOut, Histogram, LabelCounts
 from dailyml.datasets import DatasetSpec
-from dailyml.db import as_utc
+from dailyml.db import as_utc, transaction
 from dailyml.errors import ConflictError
 from dailyml.featurestore import NewSample, insert_samples, of_dataset, samples_t, select_with_features, versions_t
 from dailyml.synth.base import Synthesizer
@@ -102,7 +102,8 @@ def generate(
         dataset=spec.name, n=len(samples), synthesizer_version=loaded.version, replayed=False, samples=samples
     )
     try:
-        with engine.begin() as conn:
+        with transaction(engine) as session:
+            conn = session.connection()
             if idempotency_key is not None:
                 # First: a concurrent twin fails here, before writing any sample.
                 conn.execute(
