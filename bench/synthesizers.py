@@ -3,7 +3,7 @@
 For each dataset and synthesizer: fit on the reference training rows (as the generator does),
 save and load the artifact, then measure on the loaded copy the time to sample 1 row (median of
 20) and 1,000 rows, and score a 6,000-row sample against the de-duplicated hold-out rows the synthesizer never saw
-(``dailyml.synth.fidelity.fidelity_report``: SDMetrics quality against the ceiling of real
+(``dailyml.synthesizers.fidelity.fidelity_report``: SDMetrics quality against the ceiling of real
 training rows vs the same hold-out rows, novelty, copies, rows outside the ranges, label
 distribution, train-on-synthetic/test-on-real), and the default the rule would choose.
 
@@ -27,17 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from dailyml.datasets import get_spec  # noqa: E402
+from dailyml.generation.fitting import SCORING, fit  # noqa: E402
 from dailyml.settings import Settings  # noqa: E402
-from dailyml.synth import DEFAULT_EPOCHS, algorithms_for  # noqa: E402
-from dailyml.synth.base import Synthesizer  # noqa: E402
-from dailyml.synth.fidelity import (  # noqa: E402
+from dailyml.synthesizers import DEFAULT_EPOCHS, algorithms_for  # noqa: E402
+from dailyml.synthesizers.base import Synthesizer  # noqa: E402
+from dailyml.synthesizers.fidelity import (  # noqa: E402
     LABEL_RATIO_LIMIT,
     LABEL_RATIO_TARGET,
     fidelity_report,
     rank_key,
     selection_score,
 )
-from dailyml.synth.fitting import SCORING, fit  # noqa: E402
 from dailyml.training import assign_split  # noqa: E402
 
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from dailyml.datasets import DatasetSpec
 from dailyml.metric_direction import GREATER_IS_BETTER
 from dailyml.reports import Report
-from dailyml.synth.base import Synthesizer
+from dailyml.synthesizers.base import Synthesizer
 
 # The label distribution counts as faithful when every real label's synthetic share is within
 # this factor of its real share (the issue's target for wine grades).
@@ -226,7 +226,7 @@ def sdmetrics_scores(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFr
     """SDMetrics quality and diagnostic scores (label as a categorical column)."""
     from sdv.evaluation import evaluate_quality, run_diagnostic
 
-    from dailyml.synth.sdv_models import sdv_metadata
+    from dailyml.synthesizers.sdv_models import sdv_metadata
 
     metadata = sdv_metadata(spec)
     real_e, syn_e = _evaluation_frame(spec, real), _evaluation_frame(spec, synthetic)
