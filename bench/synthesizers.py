@@ -16,12 +16,9 @@ import argparse
 import json
 import logging
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -36,20 +33,10 @@ from dailyml.synthesizers.fidelity import (  # noqa: E402
     LABEL_RATIO_TARGET,
     fidelity_report,
     rank_key,
+    sampling_times,
     selection_score,
 )
 from dailyml.training import assign_split  # noqa: E402
-
-
-def sample_times(synthesizer: Synthesizer, seed: int) -> tuple[float, float]:
-    ones = []
-    for i in range(20):
-        started = time.perf_counter()
-        synthesizer.sample(1, seed=seed + i)
-        ones.append((time.perf_counter() - started) * 1000)
-    started = time.perf_counter()
-    synthesizer.sample(1000, seed=seed)
-    return float(np.median(ones)), (time.perf_counter() - started) * 1000
 
 
 def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed: int) -> list[dict[str, Any]]:
@@ -63,7 +50,7 @@ def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed
         synthesizer, fit_seconds = fit(spec, algorithm, reference, seed=seed, epochs=epochs, progress=lambda f, m: None)
         payload = synthesizer.dumps()
         loaded = Synthesizer.loads(payload)
-        one_ms, thousand_ms = sample_times(loaded, seed)
+        times = sampling_times(loaded, seed, repeats=20)
         report = fidelity_report(
             spec, loaded, reference, rows=rows, seed=seed, trees=SCORING.trees, fit_seconds=fit_seconds
         ).model_dump()  # the stored JSON shape, which the selection rule reads
@@ -74,14 +61,13 @@ def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed
                 "params": synthesizer.describe(),
                 "artifact_bytes": len(payload),
                 "fit_s": fit_seconds,
-                "sample_1_ms": one_ms,
-                "sample_1000_ms": thousand_ms,
+                **times,
                 "report": report,
             }
         )
         print(
             f"  {algorithm}: fit {fit_seconds:.1f}s, quality {report['quality']:.3f}, "
-            f"1 row {one_ms:.1f} ms, 1,000 rows {thousand_ms:.0f} ms",
+            f"1 row {times['sample_1_ms']:.1f} ms, 1,000 rows {times['sample_1000_ms']:.0f} ms",
             flush=True,
         )
     return results
