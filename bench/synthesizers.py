@@ -3,7 +3,7 @@
 For each dataset and synthesizer: fit on the reference training rows (as the generator does),
 save and load the artifact, then measure on the loaded copy the time to sample 1 row (median of
 20) and 1,000 rows, and score a 6,000-row sample against the de-duplicated hold-out rows the synthesizer never saw
-(``dailyml.synth.fidelity.fidelity_report``: SDMetrics quality against the ceiling of real
+(``dailyml.synthesizers.fidelity.fidelity_report``: SDMetrics quality against the ceiling of real
 training rows vs the same hold-out rows, novelty, copies, rows outside the ranges, label
 distribution, train-on-synthetic/test-on-real), and the default the rule would choose.
 
@@ -16,40 +16,27 @@ import argparse
 import json
 import logging
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from dailyml.datasets import get_spec  # noqa: E402
+from dailyml.generation.fitting import SCORING, fit  # noqa: E402
 from dailyml.settings import Settings  # noqa: E402
-from dailyml.synth import DEFAULT_EPOCHS, algorithms_for  # noqa: E402
-from dailyml.synth.base import Synthesizer  # noqa: E402
-from dailyml.synth.fidelity import (  # noqa: E402
+from dailyml.synthesizers import DEFAULT_EPOCHS, algorithms_for  # noqa: E402
+from dailyml.synthesizers.base import Synthesizer  # noqa: E402
+from dailyml.synthesizers.fidelity import (  # noqa: E402
     LABEL_RATIO_LIMIT,
     LABEL_RATIO_TARGET,
     fidelity_report,
     rank_key,
+    sampling_times,
     selection_score,
 )
-from dailyml.synth.fitting import SCORING, fit  # noqa: E402
 from dailyml.training import assign_split  # noqa: E402
-
-
-def sample_times(synthesizer: Synthesizer, seed: int) -> tuple[float, float]:
-    ones = []
-    for i in range(20):
-        started = time.perf_counter()
-        synthesizer.sample(1, seed=seed + i)
-        ones.append((time.perf_counter() - started) * 1000)
-    started = time.perf_counter()
-    synthesizer.sample(1000, seed=seed)
-    return float(np.median(ones)), (time.perf_counter() - started) * 1000
 
 
 def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed: int) -> list[dict[str, Any]]:
@@ -63,7 +50,7 @@ def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed
         synthesizer, fit_seconds = fit(spec, algorithm, reference, seed=seed, epochs=epochs, progress=lambda f, m: None)
         payload = synthesizer.dumps()
         loaded = Synthesizer.loads(payload)
-        one_ms, thousand_ms = sample_times(loaded, seed)
+        times = sampling_times(loaded, seed, repeats=20)
         report = fidelity_report(
             spec, loaded, reference, rows=rows, seed=seed, trees=SCORING.trees, fit_seconds=fit_seconds
         ).model_dump()  # the stored JSON shape, which the selection rule reads
@@ -74,14 +61,13 @@ def bench_dataset(name: str, algorithms: list[str], epochs: int, rows: int, seed
                 "params": synthesizer.describe(),
                 "artifact_bytes": len(payload),
                 "fit_s": fit_seconds,
-                "sample_1_ms": one_ms,
-                "sample_1000_ms": thousand_ms,
+                **times,
                 "report": report,
             }
         )
         print(
             f"  {algorithm}: fit {fit_seconds:.1f}s, quality {report['quality']:.3f}, "
-            f"1 row {one_ms:.1f} ms, 1,000 rows {thousand_ms:.0f} ms",
+            f"1 row {times['sample_1_ms']:.1f} ms, 1,000 rows {times['sample_1000_ms']:.0f} ms",
             flush=True,
         )
     return results

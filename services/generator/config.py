@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dailyml.synth.fitting import SCORING
+from dailyml.generation.fitting import SCORING
 
 
 class GeneratorConfig(BaseSettings):

@@ -9,9 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from dailyml.datasets import get_spec
-from dailyml.jobs import JobRunner, Progress
-from dailyml.registry import Registry
-from dailyml.synth.fitting import (
+from dailyml.generation.fitting import (
     DEFAULT,
     FIT_JOB,
     KIND,
@@ -20,7 +18,10 @@ from dailyml.synth.fitting import (
     FitSettings,
     fast_candidates,
     fit_and_register,
+    fit_candidates,
 )
+from dailyml.jobs import JobRunner, Progress
+from dailyml.registry import Registry
 from dailyml.tables import Job
 from services.generator.config import GeneratorConfig
 from services.generator.synth_server import SynthesizerServer
@@ -123,15 +124,10 @@ class Fitter:
             algorithms = [a for a in self.config.bootstrap_algorithms if a] or fast_candidates(spec)
 
             def body(progress: Progress, spec: Any = spec, algorithms: list[str] = algorithms) -> CandidatesFitted:
-                results = []
-                for i, algorithm in enumerate(algorithms):
+                def fit_one(algorithm: str, step: Progress) -> FitOutcome:
+                    return self._fit_one(spec, algorithm, settings, None, "auto", step)
 
-                    def step(fraction: float, message: str, i: int = i, algorithm: str = algorithm) -> None:
-                        progress((i + fraction) / len(algorithms), f"{algorithm}: {message}")
-
-                    results.append(self._fit_one(spec, algorithm, settings, None, "auto", step))
-                current = self.registry.aliased(spec.name, KIND, DEFAULT)
-                return CandidatesFitted(fitted=results, default=current.version if current else None)
+                return fit_candidates(self.registry, spec, algorithms, fit_one, progress=progress)
 
             params = {"bootstrap": True, "algorithms": algorithms, "report_rows": settings.report_rows}
             log.info("%s has no default synthesizer: fitting %s in the background", dataset, ", ".join(algorithms))

@@ -5,10 +5,10 @@ started with. Loading happens in the poller thread, so the service answers /heal
 
 from __future__ import annotations
 
+from dailyml.generation.fitting import DEFAULT, KIND, load
+from dailyml.generation.store import LoadedSynthesizer
 from dailyml.registry import Registry
 from dailyml.serving import AliasFollower
-from dailyml.synth.fitting import DEFAULT, KIND, load
-from dailyml.synth.generation import LoadedSynthesizer
 from dailyml.tables import ModelVersion
 
 

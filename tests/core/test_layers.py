@@ -66,3 +66,58 @@ def test_the_check_sees_lazy_and_dynamic_imports(tmp_path: Path) -> None:
         "    return importlib.import_module('services.predictor.app')\n"
     )
     assert imported_modules(probe) >= {"services.scheduler.cli", "services.predictor.app"}
+
+
+def module_path(module: str) -> Path | None:
+    """The source file of a ``dailyml`` module (or package), None for any other module."""
+    if module.split(".")[0] != "dailyml":
+        return None
+    base = ROOT / "src" / Path(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def reached_from(folder: str) -> dict[str, str]:
+    """Every module the files of ``folder`` import, directly or through the dailyml modules they
+    import (lazily too), each with the file that imports it."""
+    reached: dict[str, str] = {}
+    todo = sorted((ROOT / folder).rglob("*.py"))
+    seen = set(todo)
+    while todo:
+        path = todo.pop()
+        for module in sorted(imported_modules(path)):
+            reached.setdefault(module, str(path.relative_to(ROOT)))
+            found = module_path(module)
+            if found is not None and found not in seen:
+                seen.add(found)
+                todo.append(found)
+    return reached
+
+
+def test_the_synthesizers_reach_no_storage_and_no_orchestration() -> None:
+    # The algorithms and their fidelity are functions of data frames: no database, no registry,
+    # no feature store, and nothing of the generation package that fits, registers and serves them.
+    forbidden = (
+        "dailyml.db",
+        "dailyml.tables",
+        "dailyml.registry",
+        "dailyml.featurestore",
+        "dailyml.generation",
+        "sqlalchemy",
+        "sqlmodel",
+    )
+    reached = reached_from("src/dailyml/synthesizers")
+    bad = [
+        f"{where} imports {module}"
+        for module, where in sorted(reached.items())
+        if any(module == f or module.startswith(f + ".") for f in forbidden)
+    ]
+    assert bad == []
+
+
+def test_the_walk_follows_imports_through_dailyml_modules() -> None:
+    # generation/fitting.py imports dailyml.featurestore, which imports the tables and sqlalchemy.
+    reached = reached_from("src/dailyml/generation")
+    assert {"dailyml.synthesizers.base", "dailyml.tables", "sqlalchemy"} <= set(reached)

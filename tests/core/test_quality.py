@@ -14,11 +14,11 @@ import pytest
 
 from dailyml.assessment import Assessment, assess, recordable
 from dailyml.datasets import IRIS, WINE
+from dailyml.generation.fitting import fit_rows
 from dailyml.registry import Registry
 from dailyml.settings import PROJECT_ROOT
-from dailyml.synth import build
-from dailyml.synth.fidelity import fidelity_report
-from dailyml.synth.fitting import fit_rows
+from dailyml.synthesizers import build
+from dailyml.synthesizers.fidelity import fidelity_report
 from dailyml.training import assign_split, train
 from frontends.dashboard.tables import evaluated_figures
 from tests.support.databases import Database

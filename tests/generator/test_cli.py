@@ -19,7 +19,7 @@ def test_generate_fits_a_first_synthesizer_then_stores_rows(
 ) -> None:
     for key, value in sqlite_db.env().items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr("dailyml.synth.fitting.SCORING", TEST_FIT)  # score the first fits briefly
+    monkeypatch.setattr("dailyml.generation.fitting.SCORING", TEST_FIT)  # score the first fits briefly
     get_settings.cache_clear()
     try:
         assert cli.main(["generate", "iris", "-n", "4", "--json", "--idempotency-key", "cli-1"]) == 0

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dailyml.datasets import get_spec
 from dailyml.featurestore import NewSample, insert_samples, predictions_t, samples_t
-from dailyml.synth.generation import distributions
+from dailyml.generation.store import distributions
 from tests.support.databases import Database
 
 # With low 0.0 and high 10.0, ten bins are [0, 1), [1, 2), ... [9, 10]: (x - low) / width is x.

@@ -8,9 +8,16 @@ import pandas as pd
 import pytest
 
 from dailyml.datasets import get_spec
-from dailyml.synth import build
-from dailyml.synth.fidelity import choose_default, fidelity_report, label_distribution, rank_key, selection_score, tstr
-from dailyml.synth.fitting import fit_rows
+from dailyml.generation.fitting import fit_rows
+from dailyml.synthesizers import build
+from dailyml.synthesizers.fidelity import (
+    choose_default,
+    fidelity_report,
+    label_distribution,
+    rank_key,
+    selection_score,
+    tstr,
+)
 
 
 def test_report_fields_on_iris(reference) -> None:  # type: ignore[no-untyped-def]

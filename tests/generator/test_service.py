@@ -12,7 +12,7 @@ import pytest
 from dailyml.clients.base import ServiceError
 from dailyml.clients.generator import GeneratorClient
 from dailyml.db import transaction
-from dailyml.synth.fitting import FIT_JOB
+from dailyml.generation.fitting import FIT_JOB
 from dailyml.tables import Job
 from tests.generator.conftest import assert_rows_pass_the_api
 from tests.support.credentials import ADMIN_TOKEN
@@ -156,7 +156,7 @@ def test_generator_service_end_to_end(db: Database, tmp_path) -> None:  # type: 
 
 def test_the_predictor_never_imports_sdv() -> None:
     code = (
-        "import sys, services.predictor.app, dailyml.clients, dailyml.synth, dailyml.contracts.generator; "
+        "import sys, services.predictor.app, dailyml.clients, dailyml.synthesizers, dailyml.contracts.generator; "
         "bad = [m for m in ('sdv', 'ctgan', 'sdmetrics', 'rdt', 'copulas') if m in sys.modules]; "
         "sys.exit(f'imported {bad}' if bad else 0)"
     )

@@ -12,9 +12,9 @@ from dailyml.contracts.generator import GenerateOut
 from dailyml.datasets import get_spec
 from dailyml.errors import ArtifactIntegrityError
 from dailyml.featurestore import samples_t
+from dailyml.generation.fitting import DEFAULT, KIND, fit_and_register, load
+from dailyml.generation.store import LoadedSynthesizer, generate, list_samples, stored_response
 from dailyml.registry import Registry
-from dailyml.synth.fitting import DEFAULT, KIND, fit_and_register, load
-from dailyml.synth.generation import LoadedSynthesizer, generate, list_samples, stored_response
 from dailyml.tables import Artifact, GenerationRequest
 from tests.generator.conftest import assert_rows_pass_the_api
 from tests.support.databases import Database
@@ -175,7 +175,7 @@ def test_a_failed_write_leaves_no_partial_generation(db: Database, monkeypatch: 
     def broken(conn, spec, rows, source):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("dailyml.synth.generation.insert_samples", broken)
+    monkeypatch.setattr("dailyml.generation.store.insert_samples", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         generate(db.engine, get_spec("iris"), loaded, 3, "k")
     assert stored_response(db.engine, "iris", "k") is None

@@ -23,10 +23,10 @@ from dailyml.artifacts import sha256_bytes
 from dailyml.contracts import NewVersion
 from dailyml.datasets import SPECS
 from dailyml.errors import ArtifactIntegrityError, ArtifactSignatureError, UntrustedArtifactError
+from dailyml.generation.fitting import KIND as SYNTH_KIND
+from dailyml.generation.fitting import load as load_synthesizer
 from dailyml.registry import Registry
 from dailyml.settings import Settings
-from dailyml.synth.fitting import KIND as SYNTH_KIND
-from dailyml.synth.fitting import load as load_synthesizer
 from dailyml.tables import ModelAlias, ModelVersion
 from services.predictor.app import create_app
 from tests.support.credentials import ADMIN_HEADERS, ADMIN_TOKEN, ARTIFACT_KEY
@@ -303,7 +303,7 @@ def test_a_refused_champion_keeps_the_old_one_serving_and_readyz_degraded(
 # -- the generator: a refused default synthesizer -------------------------------------------------
 @pytest.mark.slow  # fits a synthesizer per dataset
 def test_a_refused_default_synthesizer_keeps_the_old_one_and_readyz_degraded(db: Database) -> None:
-    from dailyml.synth.fitting import DEFAULT, fit_and_register
+    from dailyml.generation.fitting import DEFAULT, fit_and_register
     from services.generator.app import create_app as create_generator
     from services.generator.config import GeneratorConfig
     from tests.support.generator import TEST_FIT

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from dailyml.synth.fitting import FitSettings
+from dailyml.generation.fitting import FitSettings
 from tests.support.databases import Database
 
 # An in-process fit's fidelity report: few rows and trees.

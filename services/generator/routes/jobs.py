@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from dailyml.contracts import JobOut
 from dailyml.errors import NotFoundError
+from dailyml.generation.fitting import FIT_JOB
 from dailyml.jobs import get_job
-from dailyml.synth.fitting import FIT_JOB
 from dailyml.web import error_responses
 from services.generator.deps import EngineDep
 

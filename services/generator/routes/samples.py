@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from dailyml.contracts.common import MAX_DB_INT
 from dailyml.contracts.generator import Distributions, GenerateIn, GenerateOut, SamplesPage
 from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.generation import store
 from dailyml.observability.metrics import SAMPLES_GENERATED
-from dailyml.synth import generation
 from dailyml.vocab import SampleSource
 from dailyml.web import error_responses
 from services.generator.deps import AdminDep, EngineDep, SynthesizersDep
@@ -21,11 +21,11 @@ def router_for(spec: DatasetSpec) -> APIRouter:
     # threadpool instead of stalling the event loop.
     def generate(body: GenerateIn, engine: EngineDep, synthesizers: SynthesizersDep) -> GenerateOut:
         if body.idempotency_key is not None:
-            previous = generation.stored_response(engine, spec.name, body.idempotency_key)
+            previous = store.stored_response(engine, spec.name, body.idempotency_key)
             if previous is not None:  # replays work even before a synthesizer is loaded
                 return previous
         loaded = synthesizers.get(spec.name)
-        result = generation.generate(engine, spec, loaded, body.n, body.idempotency_key)
+        result = store.generate(engine, spec, loaded, body.n, body.idempotency_key)
         if not result.replayed:
             SAMPLES_GENERATED.labels(spec.name).inc(result.n)
         return result
@@ -36,11 +36,11 @@ def router_for(spec: DatasetSpec) -> APIRouter:
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_DB_INT),
     ) -> SamplesPage:
-        total, items = generation.list_samples(engine, spec, source=source, limit=limit, offset=offset)
+        total, items = store.list_samples(engine, spec, source=source, limit=limit, offset=offset)
         return SamplesPage(total=total, limit=limit, offset=offset, items=items)
 
     def distributions(engine: EngineDep, bins: int = Query(20, ge=1, le=200)) -> Distributions:
-        return generation.distributions(engine, spec, bins)
+        return store.distributions(engine, spec, bins)
 
     router.add_api_route(
         "/generate",

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from dailyml.contracts.common import JobAccepted, registry_entry_out
 from dailyml.contracts.generator import SynthesizerList, SynthesizerOut, fit_model
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.synth import canonical
-from dailyml.synth.fitting import DEFAULT, KIND
+from dailyml.generation.fitting import DEFAULT, KIND
+from dailyml.synthesizers import canonical
 from dailyml.tables import ModelVersion
 from services.generator.deps import AdminDep, FitterDep, RegistryDep
 

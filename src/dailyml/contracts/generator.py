@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from dailyml.contracts.common import RegisteredVersion, answer_config, whole_number
 from dailyml.datasets import DatasetSpec
-from dailyml.synth import ALIASES, DEFAULT_EPOCHS, algorithms_for
+from dailyml.synthesizers import ALIASES, DEFAULT_EPOCHS, algorithms_for
 
 MAX_GENERATE = 10_000
 Promote = Literal["auto", "always", "never"]

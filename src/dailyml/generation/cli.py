@@ -23,10 +23,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from dailyml.contracts.generator import MAX_GENERATE
     from dailyml.datasets import get_spec
     from dailyml.db import create_db_engine, migrate
+    from dailyml.generation.fitting import (
+        DEFAULT,
+        KIND,
+        SCORING,
+        FitOutcome,
+        fast_candidates,
+        fit_and_register,
+        fit_candidates,
+        load,
+    )
+    from dailyml.generation.store import LoadedSynthesizer, generate
     from dailyml.registry import Registry
     from dailyml.settings import get_settings
-    from dailyml.synth.fitting import DEFAULT, KIND, SCORING, fast_candidates, fit_candidates, load
-    from dailyml.synth.generation import LoadedSynthesizer, generate
+    from dailyml.synthesizers.base import FitProgress
 
     console, out = Console(stderr=True), Console()
     if not 1 <= args.n <= MAX_GENERATE:
@@ -46,14 +56,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
             TextColumn("[bold]fit"), BarColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
         ) as bar:
             task = bar.add_task("starting", total=1.0)
+
+            def fit_one(algorithm: str, progress: FitProgress) -> FitOutcome:
+                return fit_and_register(
+                    engine, registry, spec, algorithm, seed=settings.seed, settings=SCORING, progress=progress
+                )
+
             result = fit_candidates(
-                engine,
-                registry,
-                spec,
-                algorithms,
-                seed=settings.seed,
-                settings=SCORING,
-                progress=lambda f, m: bar.update(task, completed=f, description=m),
+                registry, spec, algorithms, fit_one, progress=lambda f, m: bar.update(task, completed=f, description=m)
             )
         for r in result.fitted:
             console.print(f"  v{r.version} {r.algorithm}: quality {r.quality:.3f} ({r.reason})")

@@ -1,8 +1,15 @@
-"""Synthesizers: fit on reference rows, sample labelled rows that pass the spec, report fidelity.
+"""Synthesizers: the algorithms that fit on reference rows and sample labelled rows that pass the
+spec, and the fidelity report that measures them.
 
-Only the generator (and its CLI and bench) uses this package; the generator's API contracts read
-its fit default. Importing it is cheap: the implementations (scipy, and SDV/torch for the
-SDV-backed ones) load when one is built.
+Named for what it holds: the synthesizers themselves (``base``, ``copula``, ``sdv_models``) and
+how faithful they are (``fidelity``). Everything here is a pure function of data frames: it
+imports no database, registry, feature store or ``dailyml.generation`` (which fits, registers
+and serves them); ``tests/core/test_layers.py`` checks it. The generator's API contracts read
+its algorithm names and default epochs. Importing it is cheap: the implementations (scipy, and
+SDV/torch for the SDV-backed ones) load when one is built.
+
+Stored artifacts pickle their class under its module; ``base.MOVED_MODULES`` maps the modules
+of the former ``dailyml.synth`` package here, so versions registered before the split still load.
 """
 
 from __future__ import annotations
@@ -13,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 from dailyml.datasets import DatasetSpec
 
 if TYPE_CHECKING:
-    from dailyml.synth.base import Synthesizer
+    from dailyml.synthesizers.base import Synthesizer
 
 # algorithm -> (module, class, the task it needs or None). The order is the order the bench
 # and the docs list them in.
 ALGORITHMS: dict[str, tuple[str, str, str | None]] = {
-    "grade_copula": ("dailyml.synth.copula", "GradeCopula", "regression"),
-    "empirical_copula": ("dailyml.synth.copula", "EmpiricalCopula", None),
-    "grouped_gaussian_copula": ("dailyml.synth.sdv_models", "GroupedGaussianCopulaSDV", None),
-    "gaussian_copula": ("dailyml.synth.sdv_models", "GaussianCopulaSDV", None),
-    "ctgan": ("dailyml.synth.sdv_models", "CTGANSDV", None),
-    "tvae": ("dailyml.synth.sdv_models", "TVAESDV", None),
-    "multivariate_gaussian": ("dailyml.synth.copula", "MultivariateGaussian", "classification"),
+    "grade_copula": ("dailyml.synthesizers.copula", "GradeCopula", "regression"),
+    "empirical_copula": ("dailyml.synthesizers.copula", "EmpiricalCopula", None),
+    "grouped_gaussian_copula": ("dailyml.synthesizers.sdv_models", "GroupedGaussianCopulaSDV", None),
+    "gaussian_copula": ("dailyml.synthesizers.sdv_models", "GaussianCopulaSDV", None),
+    "ctgan": ("dailyml.synthesizers.sdv_models", "CTGANSDV", None),
+    "tvae": ("dailyml.synthesizers.sdv_models", "TVAESDV", None),
+    "multivariate_gaussian": ("dailyml.synthesizers.copula", "MultivariateGaussian", "classification"),
 }
 # The contract's name for the per-variety GaussianCopula (it groups per variety on iris).
 ALIASES = {"per_variety_gaussian_copula": "grouped_gaussian_copula"}

@@ -22,7 +22,7 @@ from dailyml.datasets import DatasetSpec
 from dailyml.db import as_utc, transaction
 from dailyml.errors import ConflictError
 from dailyml.featurestore import NewSample, insert_samples, of_dataset, samples_t, select_with_features, versions_t
-from dailyml.synth.base import Synthesizer
+from dailyml.synthesizers.base import Synthesizer
 from dailyml.tables import GenerationRequest, feature_table, utcnow
 from dailyml.vocab import SampleSource
 

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from dailyml.datasets import DatasetSpec
-from dailyml.synth import DEFAULT_EPOCHS
-from dailyml.synth.base import FitProgress, SynthesisError, Synthesizer, group_keys
-from dailyml.synth.copula import allocate
+from dailyml.synthesizers import DEFAULT_EPOCHS
+from dailyml.synthesizers.base import FitProgress, SynthesisError, Synthesizer, group_keys
+from dailyml.synthesizers.copula import allocate
 
 TABLE = "samples"
 

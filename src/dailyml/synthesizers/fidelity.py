@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from dailyml.datasets import DatasetSpec
 from dailyml.metric_direction import GREATER_IS_BETTER
 from dailyml.reports import Report
-from dailyml.synth.base import Synthesizer
+from dailyml.synthesizers.base import Synthesizer
 
 # The label distribution counts as faithful when every real label's synthetic share is within
 # this factor of its real share (the issue's target for wine grades).
@@ -226,7 +226,7 @@ def sdmetrics_scores(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.DataFr
     """SDMetrics quality and diagnostic scores (label as a categorical column)."""
     from sdv.evaluation import evaluate_quality, run_diagnostic
 
-    from dailyml.synth.sdv_models import sdv_metadata
+    from dailyml.synthesizers.sdv_models import sdv_metadata
 
     metadata = sdv_metadata(spec)
     real_e, syn_e = _evaluation_frame(spec, real), _evaluation_frame(spec, synthetic)
@@ -273,10 +273,10 @@ def outside_real_range(spec: DatasetSpec, real: pd.DataFrame, synthetic: pd.Data
     return float(outside.mean())
 
 
-def sampling_times(synthesizer: Synthesizer, seed: int) -> dict[str, float]:
-    """Milliseconds to sample 1 row (median of 5) and 1,000 rows, spec checks included."""
+def sampling_times(synthesizer: Synthesizer, seed: int, repeats: int = 5) -> dict[str, float]:
+    """Milliseconds to sample 1 row (median of ``repeats``) and 1,000 rows, spec checks included."""
     ones = []
-    for i in range(5):
+    for i in range(repeats):
         started = time.perf_counter()
         synthesizer.sample(1, seed=seed + i)
         ones.append((time.perf_counter() - started) * 1000)

@@ -14,7 +14,9 @@ differs from the one recorded (and signed) when it was registered.
 
 from __future__ import annotations
 
+import io
 import math
+import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -212,14 +214,32 @@ class Synthesizer(ABC):
     @staticmethod
     def loads(data: bytes) -> Synthesizer:
         """Bytes from ``dumps`` back into a synthesizer. Only for checksum-verified own artifacts."""
-        import pickle
-
         from dailyml.errors import UntrustedArtifactError
 
-        obj = pickle.loads(data)  # noqa: S301 - own artifacts only, signed and sha256-verified by the registry
+        # Own artifacts only, signed and sha256-verified by the registry.
+        obj = _MovedModulesUnpickler(io.BytesIO(data)).load()
         if not isinstance(obj, Synthesizer):
             raise UntrustedArtifactError(f"the artifact holds a {type(obj).__name__}, not a synthesizer")
         return obj
+
+
+# A pickle names each class by its module. Synthesizers registered before the algorithms left
+# ``dailyml.synth`` for ``dailyml.synthesizers`` name the old modules: registries hold them, so
+# loading reads those names as the modules' current ones.
+MOVED_MODULES = {
+    "dailyml.synth": "dailyml.synthesizers",
+    "dailyml.synth.base": "dailyml.synthesizers.base",
+    "dailyml.synth.copula": "dailyml.synthesizers.copula",
+    "dailyml.synth.sdv_models": "dailyml.synthesizers.sdv_models",
+    "dailyml.synth.fidelity": "dailyml.synthesizers.fidelity",
+}
+
+
+class _MovedModulesUnpickler(pickle.Unpickler):
+    """Unpickles as ``pickle.loads`` does, finding classes of moved modules where they are now."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(MOVED_MODULES.get(module, module), name)
 
 
 def _label_text(value: Any) -> str:

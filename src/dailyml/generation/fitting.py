@@ -9,6 +9,7 @@ training or test, is on the list of rows the synthesizer must never emit.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,8 +21,8 @@ from dailyml.datasets import DatasetSpec, frame_hash
 from dailyml.errors import NotFoundError
 from dailyml.featurestore import training_frame
 from dailyml.registry import Registry
-from dailyml.synth import ARTIFACT_FORMAT, EPOCH_ALGORITHMS, algorithms_for, build, canonical
-from dailyml.synth.base import FitProgress, Synthesizer
+from dailyml.synthesizers import ARTIFACT_FORMAT, EPOCH_ALGORITHMS, algorithms_for, build, canonical
+from dailyml.synthesizers.base import FitProgress, Synthesizer
 from dailyml.tables import ModelVersion
 from dailyml.training import feature_schema
 
@@ -112,7 +113,13 @@ def fit_and_register(
     progress: FitProgress,
 ) -> FitOutcome:
     """Fit, score, register and (per ``promote``) make default. Returns the job result."""
-    from dailyml.synth.fidelity import ComparedDefault, Selection, choose_default, fidelity_report, selection_score
+    from dailyml.synthesizers.fidelity import (
+        ComparedDefault,
+        Selection,
+        choose_default,
+        fidelity_report,
+        selection_score,
+    )
 
     algorithm = canonical(algorithm)
     reference = reference_rows(engine, spec)
@@ -175,31 +182,29 @@ def fit_and_register(
     )
 
 
+# Fits one candidate and reports its progress: ``fit_and_register`` with the store bound, or a
+# caller's wrapper of it (the generator service takes its turn on a lock around each fit).
+FitOne = Callable[[str, FitProgress], FitOutcome]
+
+
 def fit_candidates(
-    engine: Engine,
-    registry: Registry,
-    spec: DatasetSpec,
-    algorithms: list[str],
-    *,
-    seed: int,
-    settings: FitSettings = SCORING,
-    progress: FitProgress,
+    registry: Registry, spec: DatasetSpec, algorithms: list[str], fit_one: FitOne, *, progress: FitProgress
 ) -> CandidatesFitted:
-    """Fit each algorithm in turn; the best measured becomes default (``promote='auto'``)."""
+    """Fit each algorithm in turn with ``fit_one`` (``promote='auto'``: the best measured becomes default)."""
     results = []
     for i, algorithm in enumerate(algorithms):
 
         def step(fraction: float, message: str, i: int = i, algorithm: str = algorithm) -> None:
             progress((i + fraction) / len(algorithms), f"{algorithm}: {message}")
 
-        results.append(fit_and_register(engine, registry, spec, algorithm, seed=seed, settings=settings, progress=step))
+        results.append(fit_one(algorithm, step))
     current = registry.aliased(spec.name, KIND, DEFAULT)
     return CandidatesFitted(fitted=results, default=current.version if current else None)
 
 
 def load(registry: Registry, mv: ModelVersion) -> Synthesizer:
     """The synthesizer of a registered version: signature, then sha256 verified before unpickling."""
-    from dailyml.synth.base import SynthesisError
+    from dailyml.synthesizers.base import SynthesisError
 
     if mv.kind != KIND or mv.artifact_format != ARTIFACT_FORMAT:
         raise SynthesisError(f"version {mv.version} is a {mv.kind} ({mv.artifact_format}), not a synthesizer")

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.stats import norm
 from sklearn.covariance import LedoitWolf
 
-from dailyml.synth.base import FitProgress, SynthesisError, Synthesizer, group_keys
+from dailyml.synthesizers.base import FitProgress, SynthesisError, Synthesizer, group_keys
 
 _EPS = 1e-9
 
