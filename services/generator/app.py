@@ -14,9 +14,9 @@ from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import service_app
 from services.generator.config import GeneratorConfig
+from services.generator.default_synthesizers import SynthesizerServer
 from services.generator.fitter import Fitter
 from services.generator.routes import health, jobs, samples, synthesizers
-from services.generator.synth_server import SynthesizerServer
 
 log = logging.getLogger("dailyml.generator")
 

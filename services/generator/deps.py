@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from dailyml.registry import Registry
 from dailyml.settings import Settings
 from dailyml.web import admin_guard, from_state
+from services.generator.default_synthesizers import SynthesizerServer
 from services.generator.fitter import Fitter
-from services.generator.synth_server import SynthesizerServer
 
 get_settings = from_state("settings")
 

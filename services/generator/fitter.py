@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from dailyml.background_jobs import JobRunner, Progress
 from dailyml.datasets import get_spec
 from dailyml.generation.fitting import (
     DEFAULT,
@@ -20,11 +21,10 @@ from dailyml.generation.fitting import (
     fit_and_register,
     fit_candidates,
 )
-from dailyml.jobs import JobRunner, Progress
 from dailyml.registry import Registry
 from dailyml.tables import Job
 from services.generator.config import GeneratorConfig
-from services.generator.synth_server import SynthesizerServer
+from services.generator.default_synthesizers import SynthesizerServer
 
 log = logging.getLogger("dailyml.generator.fitter")
 

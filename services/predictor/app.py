@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from dailyml.background_jobs import JobRunner
 from dailyml.datasets import DATASET_NAMES, SPECS
 from dailyml.db import create_db_engine
-from dailyml.jobs import JobRunner
 from dailyml.prediction_log import PredictionLog
 from dailyml.registry import Registry
 from dailyml.settings import Settings, get_settings
 from dailyml.web import service_app
-from services.predictor.model_server import ModelServer
+from services.predictor.champions import ModelServer
 from services.predictor.routes import drift, health, models, monitoring, predict, training
 
 
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_db_engine(cfg.resolved_database_url)
         registry = Registry.from_settings(engine, cfg)
         registry.check_signing()
-        model_server = ModelServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
+        champions = ModelServer(registry, DATASET_NAMES, cfg.model_poll_seconds)
         prediction_log = PredictionLog(
             engine,
             cfg.log_flush_seconds,
@@ -40,16 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_max_seconds=cfg.log_retry_max_seconds,
         )
         app.state.settings, app.state.engine, app.state.registry = cfg, engine, registry
-        app.state.models, app.state.prediction_log = model_server, prediction_log
+        app.state.models, app.state.prediction_log = champions, prediction_log
         jobs = JobRunner(engine, heartbeat_seconds=cfg.job_heartbeat_seconds, stale_seconds=cfg.job_stale_seconds)
         app.state.jobs = jobs
         jobs.start()  # fails the training jobs of replicas that died (this one's last life included)
         prediction_log.start()
-        model_server.start(refresh_first=True)
+        champions.start(refresh_first=True)
         try:
             yield
         finally:
-            model_server.stop()
+            champions.stop()
             jobs.stop()
             prediction_log.stop()
             engine.dispose()

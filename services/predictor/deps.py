@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy.engine import Engine
 
-from dailyml.jobs import JobRunner
+from dailyml.background_jobs import JobRunner
 from dailyml.prediction_log import PredictionLog
 from dailyml.registry import Registry
 from dailyml.settings import Settings
 from dailyml.web import admin_guard, from_state
-from services.predictor.model_server import ModelServer
+from services.predictor.champions import ModelServer
 
 get_settings = from_state("settings")
 

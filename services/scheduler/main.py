@@ -1,6 +1,6 @@
 """The scheduler service: APScheduler cron jobs plus a small API for the run log.
 
-Jobs (``jobs.py``) only call the predictor and the generator over HTTP. The cron table is here:
+Jobs (``scheduled_jobs.py``) only call the predictor and the generator over HTTP. The cron table is here:
 the daily loop, the weekly retraining, and a retry tick that catches up a missed run (once, at
 start-up or later) and retries failed ones. Exactly-once is enforced by the database
 (``runlog.py``), so a second scheduler process started by mistake does nothing twice.
@@ -39,8 +39,8 @@ from dailyml.web import (
 )
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings, get_scheduler_settings, parse_cron
-from services.scheduler.jobs import JOB_BODIES, Generator
 from services.scheduler.runner import Runner, run_out
+from services.scheduler.scheduled_jobs import JOB_BODIES, Generator
 from services.scheduler.telemetry import record_last_successes
 
 log = logging.getLogger("dailyml.scheduler")

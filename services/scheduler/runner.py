@@ -27,8 +27,8 @@ from dailyml.tables import Run
 from dailyml.vocab import JobName, RunOutcome, RunStatus, RunTrigger
 from services.scheduler import runlog
 from services.scheduler.config import SchedulerSettings
-from services.scheduler.jobs import JOB_BODIES, Generator, JobContext, JobFailed, Stopped
 from services.scheduler.periods import Cron
+from services.scheduler.scheduled_jobs import JOB_BODIES, Generator, JobContext, JobFailed, Stopped
 
 log = logging.getLogger("dailyml.scheduler")
 

@@ -169,7 +169,7 @@ class Job(JobBase, table=True):
 
     __tablename__ = "jobs"
 
-    # Renewed every few seconds by the process running the job (dailyml.jobs): a job whose
+    # Renewed every few seconds by the process running the job (dailyml.background_jobs): a job whose
     # heartbeat stopped is failed by the next live process, its own restart included.
     heartbeat_at: datetime | None = timestamp_column(default=None)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-# The scheduler's jobs (``services/scheduler/jobs.py`` has one body per name).
+# The scheduler's jobs (``services/scheduler/scheduled_jobs.py`` has one body per name).
 JobName = Literal["daily", "retrain"]
 JOB_NAMES: tuple[JobName, ...] = get_args(JobName)
 

@@ -72,4 +72,4 @@ def _loaded(modules: str, candidates: tuple[str, ...]) -> list[str]:
 def test_the_rule_loads_no_ml_library() -> None:
     assert _loaded("dailyml.metric_direction", ("numpy", "pandas", "sklearn")) == []
     # The scheduler's gate uses it; the scheduler trains nothing and must not load scikit-learn.
-    assert _loaded("services.scheduler.jobs", ("sklearn", "scipy", "torch", "sdv")) == []
+    assert _loaded("services.scheduler.scheduled_jobs", ("sklearn", "scipy", "torch", "sdv")) == []

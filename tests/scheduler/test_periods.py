@@ -13,8 +13,8 @@ from dailyml.contracts import TrainingOutcome
 from dailyml.scores import ClassificationMetrics, LabelCounts, RegressionMetrics
 from dailyml.vocab import JOB_NAMES
 from services.scheduler.config import FAST_DAILY_CRON, SchedulerSettings, parse_cron
-from services.scheduler.jobs import JOB_BODIES, gate
 from services.scheduler.periods import Cron
+from services.scheduler.scheduled_jobs import JOB_BODIES, gate
 
 
 def test_daily_cron_keys_runs_by_the_date_of_the_latest_fire() -> None:

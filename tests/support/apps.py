@@ -18,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from dailyml.background_jobs import list_jobs
 from dailyml.clients.base import ServiceError
-from dailyml.jobs import list_jobs
 from tests.support import clock
 from tests.support.databases import Database
 from tests.support.scheduling import fast_settings

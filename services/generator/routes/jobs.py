@@ -6,10 +6,10 @@ import uuid
 
 from fastapi import APIRouter
 
+from dailyml.background_jobs import get_job
 from dailyml.contracts import JobOut
 from dailyml.errors import NotFoundError
 from dailyml.generation.fitting import FIT_JOB
-from dailyml.jobs import get_job
 from dailyml.web import error_responses
 from services.generator.deps import EngineDep
 

@@ -13,8 +13,8 @@ from dailyml.inference import LoadedModel
 from dailyml.registry import CHAMPION, Registry
 from dailyml.tables import ModelVersion
 from dailyml.web import error_responses
+from services.predictor.champions import ModelServer
 from services.predictor.deps import AdminDep, ModelsDep, RegistryDep
-from services.predictor.model_server import ModelServer
 
 # An int path convertor: "/models/rollback" and "/models/train" are not taken for a version.
 Version = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="The version number (1, 2, ...)")]

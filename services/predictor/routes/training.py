@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from dailyml.background_jobs import Progress, get_job, list_jobs
 from dailyml.challenger import train_challenger
 from dailyml.contracts import JobAccepted, JobOut, TrainingOutcome, TrainRequest
 from dailyml.datasets import SPECS, DatasetSpec
-from dailyml.jobs import Progress, get_job, list_jobs
 from dailyml.web import error_responses
 from services.predictor.deps import AdminDep, EngineDep, JobsDep, RegistryDep, SettingsDep
 

@@ -1,7 +1,7 @@
 """The request id of the work in progress, and fields to add to its access log line.
 
 A contextvar, so it follows the work across ``await`` and into the threadpool (Starlette copies
-the context there). Threads started by hand do not inherit it: ``dailyml.jobs`` copies it.
+the context there). Threads started by hand do not inherit it: ``dailyml.background_jobs`` copies it.
 """
 
 from __future__ import annotations

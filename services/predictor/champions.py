@@ -1,13 +1,13 @@
 """The champions in memory, kept current by following the registry's ``champion`` alias
-(``dailyml.serving.AliasFollower``): requests in flight finish on the model they started with."""
+(``dailyml.alias_follower.AliasFollower``): requests in flight finish on the model they started with."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from dailyml.alias_follower import AliasFollower
 from dailyml.inference import LoadedModel
 from dailyml.registry import CHAMPION, Registry
-from dailyml.serving import AliasFollower
 from dailyml.tables import ModelVersion
 
 

@@ -1,14 +1,14 @@
 """The default synthesizers in memory, kept current by following the registry's ``default``
-alias (``dailyml.serving.AliasFollower``): a generation in flight finishes on the synthesizer it
+alias (``dailyml.alias_follower.AliasFollower``): a generation in flight finishes on the synthesizer it
 started with. Loading happens in the poller thread, so the service answers /healthz while SDV loads.
 """
 
 from __future__ import annotations
 
+from dailyml.alias_follower import AliasFollower
 from dailyml.generation.fitting import DEFAULT, KIND, load
 from dailyml.generation.store import LoadedSynthesizer
 from dailyml.registry import Registry
-from dailyml.serving import AliasFollower
 from dailyml.tables import ModelVersion
 
 
