@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from dailyml.settings import DEFAULT_PORTS
+
 SCRIPT = Path(__file__).with_name("app.py")
 
 
@@ -34,7 +36,7 @@ def command(host: str, port: int) -> list[str]:
     ]
 
 
-def main(host: str = "127.0.0.1", port: int = 8501) -> None:
+def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["dashboard"]) -> None:
     """Replace this process with Streamlit, so a stop signal reaches the server itself (no
     orphaned child when ``dailyml serve dashboard`` is terminated)."""
     argv = command(host, port)

@@ -22,6 +22,7 @@ import gradio as gr
 from dailyml.clients import PredictorClient, ServiceError
 from dailyml.contracts import FeatureOut, SpecOut
 from dailyml.datasets import SPECS, DatasetSpec
+from dailyml.settings import DEFAULT_PORTS
 from frontends.common.drawing import grade_scale_svg, has_picture, picture
 from frontends.common.forms import (
     categorical_features,
@@ -380,7 +381,7 @@ def _late_form_updates(client: PredictorClient, form: DatasetForm) -> list[Any]:
     return [*values, *(gr.update(interactive=True) for _ in form.buttons), ""]
 
 
-def main(host: str = "127.0.0.1", port: int = 7860) -> None:
+def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["gradio"]) -> None:
     """Serve the app until interrupted."""
     demo = build_app()
     demo.queue(default_concurrency_limit=8).launch(

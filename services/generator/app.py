@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.registry import Registry
-from dailyml.settings import Settings, get_settings
+from dailyml.settings import DEFAULT_PORTS, Settings, get_settings
 from dailyml.web import service_app
 from services.generator.config import GeneratorConfig
 from services.generator.default_synthesizers import SynthesizerServer
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, config: GeneratorConfig | None 
     return app
 
 
-def main(host: str = "127.0.0.1", port: int = 8001) -> None:
+def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["generator"]) -> None:
     import uvicorn
 
     from dailyml.observability.logs import configure_logging

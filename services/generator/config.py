@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dailyml.generation.fitting import SCORING
+from dailyml.settings import DEFAULT_PORTS
 
 
 class GeneratorConfig(BaseSettings):
@@ -14,7 +15,7 @@ class GeneratorConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DAILYML_GENERATOR_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = 8001
+    port: int = DEFAULT_PORTS["generator"]
     bootstrap: bool = Field(
         default=True, description="At start-up, fit first synthesizers for a dataset that has no default."
     )

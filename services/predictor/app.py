@@ -13,7 +13,7 @@ from dailyml.datasets import DATASET_NAMES, SPECS
 from dailyml.db import create_db_engine
 from dailyml.prediction_log import PredictionLog
 from dailyml.registry import Registry
-from dailyml.settings import Settings, get_settings
+from dailyml.settings import DEFAULT_PORTS, Settings, get_settings
 from dailyml.web import service_app
 from services.predictor.champions import ModelServer
 from services.predictor.routes import drift, health, models, monitoring, predict, training
@@ -91,7 +91,7 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def main(host: str = "127.0.0.1", port: int = 8000) -> None:
+def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["predictor"]) -> None:
     import uvicorn
 
     from dailyml.observability.logs import configure_logging

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dailyml.settings import DEFAULT_PORTS
+
 
 class PredictorConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DAILYML_PREDICTOR_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = DEFAULT_PORTS["predictor"]
     workers: int = Field(
         default=1,
         ge=1,

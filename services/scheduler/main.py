@@ -26,7 +26,7 @@ from dailyml.contracts.common import MAX_DB_INT
 from dailyml.contracts.scheduler import DatasetName, RunPage, ScheduledJobOut, ScheduleOut, TriggerRequest
 from dailyml.db import create_db_engine
 from dailyml.errors import InvalidInputError
-from dailyml.settings import Settings, get_settings
+from dailyml.settings import DEFAULT_PORTS, Settings, get_settings
 from dailyml.vocab import JobName, RunStatus
 from dailyml.web import (
     READINESS_RESPONSES,
@@ -241,7 +241,7 @@ def create_app(
     return app
 
 
-def main(host: str = "127.0.0.1", port: int = 8002) -> None:
+def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["scheduler"]) -> None:
     import uvicorn
 
     from dailyml.observability.logs import configure_logging

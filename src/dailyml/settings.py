@@ -25,6 +25,22 @@ def comma_separated(value: Any) -> Any:
     return value
 
 
+# The one table of default ports: where each process listens unless told otherwise (``dailyml up``,
+# ``dailyml serve``, the services' own ``main``), and so where the services find each other.
+DEFAULT_PORTS: dict[str, int] = {
+    "predictor": 8000,
+    "generator": 8001,
+    "scheduler": 8002,
+    "gradio": 7860,
+    "dashboard": 8501,
+}
+
+
+def local_url(service: str) -> str:
+    """The URL of ``service`` on this machine at its default port."""
+    return f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
+
+
 class Settings(BaseSettings):
     """Everything configurable about dailyml. Every service reads the same variables."""
 
@@ -80,9 +96,9 @@ class Settings(BaseSettings):
     )
     seed: int = 42
 
-    predictor_url: str = "http://127.0.0.1:8000"
-    generator_url: str = "http://127.0.0.1:8001"
-    scheduler_url: str = "http://127.0.0.1:8002"
+    predictor_url: str = local_url("predictor")
+    generator_url: str = local_url("generator")
+    scheduler_url: str = local_url("scheduler")
 
     model_poll_seconds: float = Field(default=2.0, gt=0, description="How often replicas look for a new champion.")
     log_predictions: bool = Field(default=True, description="Log online predictions to the feature store.")

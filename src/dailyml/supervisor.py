@@ -22,6 +22,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dailyml.settings import DEFAULT_PORTS
+
 console = Console(stderr=True)
 out = Console()
 
@@ -41,11 +43,27 @@ class ServiceEntry:
 SERVICES: dict[str, ServiceEntry] = {
     s.name: s
     for s in (
-        ServiceEntry("predictor", "services.predictor.app", 8000, "/healthz", "predictions and monitoring API"),
-        ServiceEntry("generator", "services.generator.app", 8001, "/healthz", "synthetic samples API"),
-        ServiceEntry("scheduler", "services.scheduler.main", 8002, "/healthz", "daily loop and retraining"),
-        ServiceEntry("gradio", "frontends.gradio_app.app", 7860, "/", "try the models"),
-        ServiceEntry("dashboard", "frontends.dashboard.run", 8501, "/_stcore/health", "monitoring dashboard"),
+        ServiceEntry(
+            "predictor",
+            "services.predictor.app",
+            DEFAULT_PORTS["predictor"],
+            "/healthz",
+            "predictions and monitoring API",
+        ),
+        ServiceEntry(
+            "generator", "services.generator.app", DEFAULT_PORTS["generator"], "/healthz", "synthetic samples API"
+        ),
+        ServiceEntry(
+            "scheduler", "services.scheduler.main", DEFAULT_PORTS["scheduler"], "/healthz", "daily loop and retraining"
+        ),
+        ServiceEntry("gradio", "frontends.gradio_app.app", DEFAULT_PORTS["gradio"], "/", "try the models"),
+        ServiceEntry(
+            "dashboard",
+            "frontends.dashboard.run",
+            DEFAULT_PORTS["dashboard"],
+            "/_stcore/health",
+            "monitoring dashboard",
+        ),
     )
 }
 
