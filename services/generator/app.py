@@ -77,4 +77,11 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["generator"]) -> Non
     # SDV logs every fit and sample call at INFO: keep the service log readable.
     for noisy in ("SingleTableSynthesizer", "sdv", "copulas", "rdt", "ctgan"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=int(get_settings().http_keep_alive_seconds),
+    )

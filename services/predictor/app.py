@@ -99,8 +99,16 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["predictor"]) -> Non
 
     configure_logging("predictor")
     workers = PredictorConfig().workers
+    keep_alive = int(get_settings().http_keep_alive_seconds)
     if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            create_app(),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=keep_alive,
+        )
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -112,5 +120,6 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["predictor"]) -> Non
         workers=workers,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=keep_alive,
     )
     Multiprocess(config, sockets=[tcp_listener(host, port)]).run()

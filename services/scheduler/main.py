@@ -248,4 +248,11 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["scheduler"]) -> Non
 
     configure_logging("scheduler")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=int(get_settings().http_keep_alive_seconds),
+    )

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     generator_url: str = local_url("generator")
     scheduler_url: str = local_url("scheduler")
 
+    http_keep_alive_seconds: float = Field(
+        default=75.0,
+        gt=0,
+        description="How long the APIs keep an idle keep-alive connection open. Longer than the idle "
+        "expiry of clients (httpx: 5 s) and load balancers (often 60 s), so the server never closes "
+        "a connection the client is about to reuse (that race resets the request in flight).",
+    )
     model_poll_seconds: float = Field(default=2.0, gt=0, description="How often replicas look for a new champion.")
     log_predictions: bool = Field(default=True, description="Log online predictions to the feature store.")
     log_flush_seconds: float = Field(
