@@ -14,7 +14,7 @@ from dailyml.db import create_db_engine
 from dailyml.prediction_log import PredictionLog
 from dailyml.registry import Registry
 from dailyml.settings import DEFAULT_PORTS, Settings, get_settings
-from dailyml.web import service_app
+from dailyml.web import server_options, service_app
 from services.predictor.champions import ModelServer
 from services.predictor.routes import drift, health, models, monitoring, predict, training
 
@@ -99,16 +99,9 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["predictor"]) -> Non
 
     configure_logging("predictor")
     workers = PredictorConfig().workers
-    keep_alive = int(get_settings().http_keep_alive_seconds)
+    options = server_options(get_settings())
     if workers == 1:
-        uvicorn.run(
-            create_app(),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_keep_alive=keep_alive,
-        )
+        uvicorn.run(create_app(), host=host, port=port, **options)
         return
     from uvicorn.supervisors import Multiprocess
 
@@ -118,8 +111,6 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["predictor"]) -> Non
         host=host,
         port=port,
         workers=workers,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=keep_alive,
+        **options,
     )
     Multiprocess(config, sockets=[tcp_listener(host, port)]).run()

@@ -35,6 +35,7 @@ from dailyml.web import (
     database_status,
     error_responses,
     from_state,
+    server_options,
     service_app,
 )
 from services.scheduler import runlog
@@ -248,11 +249,4 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["scheduler"]) -> Non
 
     configure_logging("scheduler")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    uvicorn.run(
-        create_app(),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=int(get_settings().http_keep_alive_seconds),
-    )
+    uvicorn.run(create_app(), host=host, port=port, **server_options(get_settings()))
