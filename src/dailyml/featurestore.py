@@ -6,16 +6,18 @@ monitoring reads over all of it live in ``monitoring.py``.
 
 from __future__ import annotations
 
+import random
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 from dailyml.contracts import ActualOut
 from dailyml.datasets import DatasetSpec, row_hash
@@ -28,6 +30,7 @@ samples_t: sa.Table = Sample.__table__  # type: ignore[attr-defined]
 predictions_t: sa.Table = Prediction.__table__  # type: ignore[attr-defined]
 versions_t: sa.Table = ModelVersion.__table__  # type: ignore[attr-defined]
 counts_t: sa.Table = PredictionCount.__table__  # type: ignore[attr-defined]
+_RANDOM = random.SystemRandom()
 COUNT_KEY = ("dataset", "model_version_id", "source", "day", "actual_label", "predicted_label")
 
 
@@ -84,6 +87,77 @@ def of_dataset(table: sa.Table, spec: DatasetSpec, source: SampleSource | None =
     return where
 
 
+@dataclass(frozen=True)
+class _InsertPlan:
+    """A table's INSERT as the driver takes it, and how each value is converted first."""
+
+    sql: str
+    order: tuple[int, ...] | None  # positional drivers: the value of each placeholder, in order
+    names: tuple[str, ...]  # named drivers: the placeholders' names, in ``columns`` order
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, bind processor)
+
+    def execute(self, conn: Connection, rows: list[list[Any]]) -> None:
+        for row in rows:
+            for i, process in self.convert:
+                row[i] = process(row[i])
+        if self.order is not None:
+            order = self.order
+            conn.exec_driver_sql(self.sql, [tuple(row[i] for i in order) for row in rows])
+        else:
+            conn.exec_driver_sql(self.sql, [dict(zip(self.names, row, strict=True)) for row in rows])
+
+
+@lru_cache(maxsize=64)
+def _insert_plan(dialect: Dialect, table: sa.Table, columns: tuple[str, ...]) -> _InsertPlan:
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    convert = []
+    for i, name in enumerate(columns):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            convert.append((i, process))
+    order = None
+    if dialect.positional:
+        position = {name: i for i, name in enumerate(columns)}
+        order = tuple(position[name] for name in compiled.positiontup or ())
+    return _InsertPlan(compiled.string, order, columns, tuple(convert))
+
+
+def _insert(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+    """Insert ``rows`` (values in ``columns`` order, each already of its column's Python type)
+    with one ``executemany`` of the driver.
+
+    The statement and the value conversions are SQLAlchemy's own for the connection's dialect,
+    prepared once per table; what is skipped is SQLAlchemy's per-row parameter processing, which
+    cost the prediction log about as much as the database's own work (docs/performance.md).
+    """
+    if rows:
+        _insert_plan(conn.dialect, table, columns).execute(conn, rows)
+
+
+SAMPLE_COLUMNS = (
+    "id",
+    "dataset",
+    "label",
+    "source",
+    "split",
+    "content_hash",
+    "producer_version_id",
+    "event_time",
+    "created_at",
+)
+PREDICTION_COLUMNS = (
+    "id",
+    "dataset",
+    "sample_id",
+    "model_version_id",
+    "predicted_label",
+    "actual_label",
+    "score",
+    "probabilities",
+    "created_at",
+)
+
+
 def insert_samples(
     conn: Connection, spec: DatasetSpec, rows: Sequence[NewSample], source: SampleSource
 ) -> list[uuid.UUID]:
@@ -92,29 +166,32 @@ def insert_samples(
         return []
     now = utcnow()
     ids = [r.id or uuid.uuid4() for r in rows]
-    conn.execute(
-        samples_t.insert(),
+    name = spec.name
+    _insert(
+        conn,
+        samples_t,
+        SAMPLE_COLUMNS,
         [
-            {
-                "id": sid,
-                "dataset": spec.name,
-                "label": r.label,
-                "source": source,
-                "split": r.split,
-                "content_hash": row_hash(spec, r.features),
-                "producer_version_id": r.producer_version_id,
-                "event_time": r.event_time or now,
-                "created_at": now,
-            }
+            [
+                sid,
+                name,
+                r.label,
+                source,
+                r.split,
+                row_hash(spec, r.features),
+                r.producer_version_id,
+                r.event_time or now,
+                now,
+            ]
             for sid, r in zip(ids, rows, strict=True)
         ],
     )
-    conn.execute(
-        feature_table(spec.name).insert(),
-        [
-            {"sample_id": sid, **{f: r.features[f] for f in spec.feature_names}}
-            for sid, r in zip(ids, rows, strict=True)
-        ],
+    features = spec.feature_names
+    _insert(
+        conn,
+        feature_table(name),
+        ("sample_id", *features),
+        [[sid, *[r.features[f] for f in features]] for sid, r in zip(ids, rows, strict=True)],
     )
     return ids
 
@@ -125,20 +202,22 @@ def insert_predictions(conn: Connection, spec: DatasetSpec, predictions: Sequenc
         return []
     now = utcnow()
     ids = [p.id or uuid.uuid4() for p in predictions]
-    conn.execute(
-        predictions_t.insert(),
+    _insert(
+        conn,
+        predictions_t,
+        PREDICTION_COLUMNS,
         [
-            {
-                "id": pid,
-                "dataset": spec.name,
-                "sample_id": p.sample_id,
-                "model_version_id": p.model_version_id,
-                "predicted_label": p.predicted_label,
-                "actual_label": p.actual_label,
-                "score": p.score,
-                "probabilities": p.probabilities,
-                "created_at": p.created_at or now,
-            }
+            [
+                pid,
+                spec.name,
+                p.sample_id,
+                p.model_version_id,
+                p.predicted_label,
+                p.actual_label,
+                p.score,
+                p.probabilities,
+                p.created_at or now,
+            ]
             for pid, p in zip(ids, predictions, strict=True)
         ],
     )
@@ -348,18 +427,28 @@ def set_actual(engine: Engine, spec: DatasetSpec, prediction_id: uuid.UUID, labe
 def random_sample(engine: Engine, spec: DatasetSpec, source: SampleSource) -> StoredSample | None:
     """One random stored sample of ``source``, or None when there is none.
 
-    The first sample at or after a random UUID (wrapping round), through the (dataset, source,
-    id) index: one index probe however many samples there are. Sample ids are random UUIDs, so
-    every sample is about equally likely.
+    The first sample at or after an id drawn uniformly between the smallest and the largest id
+    of ``source`` (extended below the smallest by its gap to the next one, so that the first
+    sample has a share like its neighbours), through the (dataset, source, id) index: three
+    index probes however many samples there are. Reference and synthetic samples have random
+    ids (version 4), so each of them is about equally likely. Online samples have time-ordered
+    ids (``dailyml.ids``): every moment between the first and the last is equally likely, so a
+    sample from a quiet hour is likelier than one from a busy hour.
     """
     where = of_dataset(samples_t, spec, source)
+    ids = sa.select(samples_t.c.id).where(*where)
     base = _samples_select(spec)
     with engine.connect() as conn:
+        first = conn.execute(ids.order_by(samples_t.c.id).limit(2)).scalars().all()
+        if not first:
+            return None
+        low = first[0].int
+        gap = first[1].int - low if len(first) == 2 else 0
+        high = conn.execute(ids.order_by(samples_t.c.id.desc()).limit(1)).scalar_one().int
+        probe = uuid.UUID(int=max(_RANDOM.randint(low - gap, high), low))
         row = (
-            conn.execute(base.where(*where, samples_t.c.id >= uuid.uuid4()).order_by(samples_t.c.id).limit(1))
+            conn.execute(base.where(*where, samples_t.c.id >= probe).order_by(samples_t.c.id).limit(1))
             .mappings()
             .first()
         )
-        if row is None:
-            row = conn.execute(base.where(*where).order_by(samples_t.c.id).limit(1)).mappings().first()
     return None if row is None else _stored_sample(spec, row)

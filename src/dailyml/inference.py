@@ -11,7 +11,6 @@ written). One online prediction crosses four project modules, never coming back:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,6 +25,7 @@ from dailyml.contracts import PendingResult, prediction_body
 from dailyml.datasets import DatasetSpec
 from dailyml.db import transaction
 from dailyml.featurestore import NewPrediction, NewSample, PredictionRecord, insert_predictions, pending_samples
+from dailyml.ids import uuid7_at
 from dailyml.observability.metrics import record_predictions
 
 
@@ -70,13 +70,15 @@ def predict_rows(spec: DatasetSpec, model: LoadedModel, rows: Sequence[dict[str,
     """Predict ``rows`` (dicts keyed by feature name, already validated) in one call to the model."""
     raw, classes = _raw(spec, model, rows)
     if spec.task == "classification":
+        unseen = dict.fromkeys(spec.labels, 0.0)  # labels the model never saw: probability 0
         answers = []
-        for p in raw:
-            probs = {label: 0.0 for label in spec.labels}
-            probs.update({c: float(v) for c, v in zip(classes, p, strict=True)})
-            answers.append(Answer(label=classes[int(np.argmax(p))], probabilities=probs))
+        for p in raw.tolist():
+            probs = unseen.copy()
+            probs.update(zip(classes, p, strict=True))
+            best = max(range(len(p)), key=p.__getitem__)  # the first of equal maxima, as np.argmax
+            answers.append(Answer(label=classes[best], probabilities=probs))
         return answers
-    return [Answer(label=spec.grade(s), score=float(s)) for s in raw]
+    return [Answer(label=spec.grade(s), score=s) for s in raw.tolist()]
 
 
 class PredictionSink(Protocol):
@@ -94,9 +96,11 @@ def predict_and_record(
     API's answers in order; nothing is answered (or counted) if ``sink`` refuses them."""
     answers = predict_rows(spec, model, rows)
     now = clock.now()
+    now_ms = int(now.timestamp() * 1000)
     bodies, records = [], []
     for row, answer in zip(rows, answers, strict=True):
-        sample_id, prediction_id = uuid.uuid4(), uuid.uuid4()
+        # Time-ordered: a batch of them appends to the ends of the store's indexes (dailyml.ids).
+        sample_id, prediction_id = uuid7_at(now_ms), uuid7_at(now_ms)
         records.append(
             PredictionRecord(
                 spec.name,

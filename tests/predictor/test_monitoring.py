@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from dailyml.datasets import IRIS, WINE
+from dailyml.db import transaction
 from dailyml.featurestore import NewSample, insert_samples
+from dailyml.ids import uuid7_at
 from tests.predictor.conftest import flush
 from tests.support.credentials import ADMIN_HEADERS
 from tests.support.examples import IRIS_OK, WINE_OK
@@ -115,3 +117,20 @@ def test_spec_and_random_sample_come_from_the_reference_rows(api: TestClient) ->
     assert set(sample["features"]) == set(WINE.feature_names) and 3 <= sample["quality"] <= 9
     assert api.get("/iris/samples/random", params={"source": "synthetic"}).status_code == 404
     assert set(api.get("/iris/samples/random").json()["features"]) == set(IRIS.feature_names)
+
+
+def test_random_online_samples_are_drawn_from_all_of_them(api: TestClient) -> None:
+    # Online samples have time-ordered ids (dailyml.ids): the draw spans the smallest to the
+    # largest id of the source, not the whole UUID space (where it would always find the oldest).
+    assert api.get("/iris/samples/random", params={"source": "online"}).status_code == 404
+    rows = [
+        NewSample({**IRIS_OK, "sepal_length": 4.5 + i / 10}, id=uuid7_at(1_700_000_000_000 + i * 1000))
+        for i in range(6)
+    ]
+    with transaction(api.app_state.engine) as session:  # type: ignore[attr-defined]
+        insert_samples(session.connection(), IRIS, rows, "online")
+    drawn = [
+        api.get("/iris/samples/random", params={"source": "online"}).json()["features"]["sepal_length"]
+        for _ in range(120)
+    ]
+    assert set(drawn) == {r.features["sepal_length"] for r in rows}  # each about 1/6: all six, surely

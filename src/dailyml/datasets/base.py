@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -165,9 +166,18 @@ class DatasetSpec:
 
     def grade(self, score: float) -> str:
         """The label users see for a regression score: rounded, clipped to the known grades."""
+        low, high = self._grade_range
+        return str(min(max(round(score), low), high))
+
+    @cached_property
+    def hash_columns(self) -> tuple[tuple[str, bool], ...]:
+        """Each feature's name and whether it is categorical, in order (for :func:`row_hash`)."""
+        return tuple((f.name, f.is_categorical) for f in self.features)
+
+    @cached_property
+    def _grade_range(self) -> tuple[int, int]:
         grades = [int(x) for x in self.labels]
-        value = min(max(round(score), min(grades)), max(grades))
-        return str(value)
+        return min(grades), max(grades)
 
     def validate_row(self, row: Mapping[str, Any]) -> dict[str, str]:
         """Every rule a row breaks, by field; empty when the row is valid."""
@@ -234,10 +244,7 @@ def sha256_file(path: Path) -> str:
 
 def row_hash(spec: DatasetSpec, row: Mapping[str, Any], *, with_label: bool = False) -> str:
     """A stable hash of a row's features (and label): equal rows, equal hashes, across processes."""
-    parts = []
-    for f in spec.features:
-        value = row[f.name]
-        parts.append(str(value) if f.is_categorical else repr(float(value)))
+    parts = [str(row[name]) if categorical else repr(float(row[name])) for name, categorical in spec.hash_columns]
     if with_label:
         parts.append(str(row["label"]))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
