@@ -32,13 +32,25 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 RowBuilder = Callable[[Sequence[dict[str, Any]]], np.ndarray]
 
 
-def _column_part(transformer: Any, columns: list[str]) -> Callable[[Sequence[dict[str, Any]]], np.ndarray] | None:
+RowValues = Callable[[dict[str, Any]], list[float]]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One transformer of a column transformer: a row's values, then ``(x - shift) / scale``."""
+
+    values: RowValues
+    shift: np.ndarray
+    scale: np.ndarray
+
+
+def _column_part(transformer: Any, columns: list[str]) -> _Part | None:
     if transformer == "passthrough" or (isinstance(transformer, FunctionTransformer) and transformer.func is None):
-        return lambda rows: np.array([[float(r[c]) for c in columns] for r in rows], dtype=np.float64)
+        return _Part(lambda r: [float(r[c]) for c in columns], np.zeros(len(columns)), np.ones(len(columns)))
     if isinstance(transformer, StandardScaler):
         mean = transformer.mean_ if transformer.with_mean else np.zeros(len(columns))
         scale = transformer.scale_ if transformer.with_std else np.ones(len(columns))
-        return lambda rows: (np.array([[float(r[c]) for c in columns] for r in rows]) - mean) / scale
+        return _Part(lambda r: [float(r[c]) for c in columns], np.asarray(mean), np.asarray(scale))
     if isinstance(transformer, OneHotEncoder) and transformer.drop in (None, "if_binary", "first"):
         blocks = []
         for i, categories in enumerate(transformer.categories_):
@@ -47,19 +59,22 @@ def _column_part(transformer: Any, columns: list[str]) -> Callable[[Sequence[dic
             if drop is not None:
                 kept.pop(int(drop))
             blocks.append((columns[i], kept))
-
-        def one_hot(rows: Sequence[dict[str, Any]]) -> np.ndarray:
-            return np.array(
-                [[1.0 if r[col] == cat else 0.0 for col, kept in blocks for cat in kept] for r in rows],
-                dtype=np.float64,
-            )
-
-        return one_hot
+        width = sum(len(kept) for _, kept in blocks)
+        return _Part(
+            lambda r: [1.0 if r[col] == cat else 0.0 for col, kept in blocks for cat in kept],
+            np.zeros(width),
+            np.ones(width),
+        )
     return None
 
 
 def compile_preprocessor(prep: Any) -> RowBuilder | None:
-    """A function turning validated rows (dicts) into the model's input matrix, or None."""
+    """A function turning validated rows (dicts) into the model's input matrix, or None.
+
+    One Python list per row and one array for all of them; scaled columns are then shifted and
+    divided as ``StandardScaler`` does (``x - 0.0`` and ``x / 1.0`` leave the other columns
+    exactly as they are).
+    """
     if not isinstance(prep, ColumnTransformer) or prep.remainder not in ("drop",) or prep.sparse_output_:
         return None
     parts = []
@@ -70,15 +85,46 @@ def compile_preprocessor(prep: Any) -> RowBuilder | None:
         if part is None:
             return None
         parts.append(part)
-    return lambda rows: np.hstack([p(rows) for p in parts])
+    if not parts:
+        return None
+    getters = [p.values for p in parts]
+    shift = np.concatenate([p.shift for p in parts])
+    scale = np.concatenate([p.scale for p in parts])
+    affine = bool(shift.any() or (scale != 1.0).any())
+    width = len(shift)
+    if len(getters) == 1:
+        (one,) = getters
+
+        def values(r: dict[str, Any]) -> list[float]:
+            return one(r)
+    else:
+
+        def values(r: dict[str, Any]) -> list[float]:
+            out: list[float] = []
+            for get in getters:
+                out += get(r)
+            return out
+
+    def build(rows: Sequence[dict[str, Any]]) -> np.ndarray:
+        X = np.array([values(r) for r in rows], dtype=np.float64).reshape(len(rows), width)
+        if affine:
+            X -= shift
+            X /= scale
+        return X
+
+    return build
 
 
 @dataclass(frozen=True)
 class FlatTrees:
-    """Trees in one set of arrays (node ids offset per tree), stepped for every row at once."""
+    """Trees in one set of arrays (node ids offset per tree), stepped level by level for every
+    tree at once: a handful of NumPy calls per level, whatever the number of trees.
 
-    left: np.ndarray
-    right: np.ndarray
+    ``child`` interleaves the children: ``child[2 * n]`` is node ``n``'s left child and
+    ``child[2 * n + 1]`` its right one, so one step is ``child[2 * n + (x > threshold)]``.
+    """
+
+    child: np.ndarray
     feature: np.ndarray
     threshold: np.ndarray
     value: np.ndarray
@@ -88,19 +134,20 @@ class FlatTrees:
     @classmethod
     def of(cls, trees: Sequence[tuple[np.ndarray, ...]], depth: int) -> FlatTrees:
         """From ``(is_leaf, left, right, feature, threshold, value)`` node arrays per tree."""
-        offsets = np.cumsum([0] + [len(t[0]) for t in trees[:-1]]).astype(np.int64)
-        left, right, feature, threshold, value = [], [], [], [], []
+        offsets = np.cumsum([0] + [len(t[0]) for t in trees[:-1]]).astype(np.intp)
+        child, feature, threshold, value = [], [], [], []
         for off, (leaf, lo, hi, feat, thr, val) in zip(offsets, trees, strict=True):
-            # A leaf points at itself, so stepping past it is harmless.
-            own = np.arange(len(leaf)) + off
-            left.append(np.where(leaf, own, lo.astype(np.int64) + off))
-            right.append(np.where(leaf, own, hi.astype(np.int64) + off))
-            feature.append(np.where(leaf, 0, feat))
-            threshold.append(np.where(leaf, np.inf, thr))
+            # A leaf points at itself (and its threshold is +inf), so stepping past it is harmless.
+            own = np.arange(len(leaf), dtype=np.intp) + off
+            pairs = np.empty(2 * len(leaf), dtype=np.intp)
+            pairs[0::2] = np.where(leaf, own, lo.astype(np.intp) + off)
+            pairs[1::2] = np.where(leaf, own, hi.astype(np.intp) + off)
+            child.append(pairs)
+            feature.append(np.where(leaf, 0, feat).astype(np.intp))
+            threshold.append(np.where(leaf, np.inf, thr).astype(np.float64))
             value.append(val)
         return cls(
-            np.concatenate(left),
-            np.concatenate(right),
+            np.concatenate(child),
             np.concatenate(feature),
             np.concatenate(threshold),
             np.concatenate(value),
@@ -109,12 +156,23 @@ class FlatTrees:
         )
 
     def leaf_values(self, X: np.ndarray) -> np.ndarray:
-        """The value of the leaf each row reaches in each tree (rows x trees)."""
-        node = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
-        rows = np.arange(X.shape[0])[:, None]
+        """The value of the leaf each row reaches in each tree (rows x trees).
+
+        A row goes right when its value is greater than the threshold, left otherwise: what
+        scikit-learn's ``<=`` gives for the non-NaN inputs validated rows are.
+        """
+        child, feature, threshold = self.child, self.feature, self.threshold
+        if X.shape[0] == 1:  # the online path: 1-D indexing, about half the cost
+            x = X[0]
+            node = self.roots
+            for _ in range(self.depth):
+                node = child[2 * node + (x[feature[node]] > threshold[node])]
+            return self.value[node][np.newaxis, :]  # type: ignore[no-any-return]
+        flat = np.ascontiguousarray(X).ravel()
+        row_start = np.arange(X.shape[0], dtype=np.intp)[:, np.newaxis] * X.shape[1]
+        node = np.broadcast_to(self.roots, (X.shape[0], self.roots.size))
         for _ in range(self.depth):
-            go_left = X[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(go_left, self.left[node], self.right[node])
+            node = child[2 * node + (flat[row_start + feature[node]] > threshold[node])]
         return self.value[node]  # type: ignore[no-any-return]
 
 
@@ -287,6 +345,8 @@ class FlatBoosting:
         """The boosted score of each row of ``X``: the baseline plus the leaves, summed as scikit-learn does."""
         # Validated rows never hold NaN, so the missing-value branch of scikit-learn never applies.
         leaves = self.trees.leaf_values(X)
+        if X.shape[0] == 1:
+            return np.concatenate(([self.baseline], leaves[0])).cumsum()[-1:]
         start = np.full((X.shape[0], 1), self.baseline)
         return np.cumsum(np.hstack([start, leaves]), axis=1)[:, -1]
 

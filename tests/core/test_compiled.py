@@ -21,8 +21,11 @@ def test_compiled_forests_equal_scikit_learn_on_every_wine_row(name: str) -> Non
     compiled = compile_model(model)
     assert compiled is not None and compiled.inline
     expected = model.predict(frame[WINE.feature_names])
-    actual = compiled.predict(frame[WINE.feature_names].to_dict("records"))
+    records = frame[WINE.feature_names].to_dict("records")
+    actual = compiled.predict(records)
     assert np.array_equal(actual, expected)  # bit for bit: same float32 comparisons, same leaves
+    one_by_one = np.concatenate([compiled.predict([r]) for r in records[::3]])  # the online path
+    assert np.array_equal(one_by_one, expected[::3])
 
 
 @pytest.mark.parametrize("name", ["distilled_boosting", "hist_gradient_boosting"])
@@ -33,8 +36,11 @@ def test_compiled_gradient_boosting_equals_scikit_learn_on_every_wine_row(name: 
     compiled = compile_model(model)
     assert compiled is not None and compiled.inline
     expected = model.predict(frame[WINE.feature_names])
-    actual = compiled.predict(frame[WINE.feature_names].to_dict("records"))
+    records = frame[WINE.feature_names].to_dict("records")
+    actual = compiled.predict(records)
     assert np.array_equal(actual, expected)  # bit for bit: same comparisons, leaves added in the same order
+    one_by_one = np.concatenate([compiled.predict([r]) for r in records])  # the online path
+    assert np.array_equal(one_by_one, expected)
 
 
 def test_gradient_boosting_that_we_cannot_reproduce_is_served_by_scikit_learn() -> None:
