@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     )
     model_poll_seconds: float = Field(default=2.0, gt=0, description="How often replicas look for a new champion.")
     log_predictions: bool = Field(default=True, description="Log online predictions to the feature store.")
+    predict_fast_path: bool = Field(
+        default=True,
+        description="Answer valid one-row predictions before FastAPI's router (services/predictor/"
+        "fast_path.py); false sends every request through the FastAPI route.",
+    )
     log_flush_seconds: float = Field(
         default=0.2,
         gt=0,

@@ -115,6 +115,14 @@ def _api_routes(app: FastAPI) -> Iterator[tuple[str, str, set[str], APIRoute]]:
             yield context.path or route.path, context.path_format or route.path_format, methods, route
 
 
+def api_route_at(app: FastAPI, method: str, path: str) -> APIRoute | None:
+    """The API route of ``app`` that answers ``method path`` (a literal path), or None."""
+    for routed, _, methods, route in _api_routes(app):
+        if method in methods and compile_path(routed)[0].match(path):
+            return route
+    return None
+
+
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method some route of ``app`` answers at ``path`` (a 405's ``Allow``)."""
     methods: set[str] = set()
@@ -215,17 +223,28 @@ def server_options(settings: Settings) -> dict[str, Any]:
     return {"log_config": None, "access_log": False, "timeout_keep_alive": int(settings.http_keep_alive_seconds)}
 
 
-def service_app(service: str, description: str, lifespan: Any) -> FastAPI:
+def service_app(service: str, description: str, lifespan: Any, *, innermost: Any = None) -> FastAPI:
     """A dailyml service's FastAPI app: the one error model, the protection layer (limits,
-    tokens) and, outermost so that its refusals are logged and counted too, observability."""
+    tokens) and, outermost so that its refusals are logged and counted too, observability.
+    ``innermost``: an ASGI middleware class run after all of them, just before the router."""
     from dailyml.observability.http import install_observability
     from dailyml.protection import install_protection
 
     app = FastAPI(title=f"dailyml {service}", version="0.1.0", description=description, lifespan=lifespan)
     install_error_handlers(app)
+    if innermost is not None:
+        app.add_middleware(innermost)
     install_protection(app)
     install_observability(app, service)
     return app
+
+
+def render_error(exc: DailyMLError) -> JSONResponse:
+    """The answer to one of our errors (logged when it is a 5xx), wherever it is raised."""
+    if exc.status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return error_response(exc.status, exc.code, exc.message, detail=exc.detail, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -239,10 +258,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DailyMLError)
     async def _ours(_: Request, exc: DailyMLError) -> JSONResponse:
-        if exc.status >= 500:
-            log.error("%s: %s", exc.code, exc.message)
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return error_response(exc.status, exc.code, exc.message, detail=exc.detail, headers=headers)
+        return render_error(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
