@@ -124,10 +124,19 @@ class BodySizeLimit:
             )
             await response(scope, receive, send)
 
+        announced, chunked = None, False
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await too_large(scope, receive, send)
-                return
+            if name == b"content-length" and value.isdigit():
+                announced = int(value)
+            elif name == b"transfer-encoding":
+                chunked = True
+        if announced is not None and announced > limit:
+            await too_large(scope, receive, send)
+            return
+        if announced is not None and not chunked:
+            # The HTTP parser delivers exactly the announced length: nothing more to count.
+            await self.app(scope, receive, send)
+            return
         received = 0
         exceeded = False
         started = False

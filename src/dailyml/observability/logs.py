@@ -113,6 +113,11 @@ def configure_logging(service: str, fmt: LogFormat | None = None, level: str | N
     this configuration; the access log is written by ``dailyml.observability.http``.
     """
     fmt = fmt or log_format()
+    # Neither format shows where a call was made from, nor the thread or the process: what the
+    # logging HOWTO's "Optimization" section says to switch off (finding the caller walks the
+    # stack at every call; an access line cost about a third less without it, measured).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter(service))
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
