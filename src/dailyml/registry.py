@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
-import skops.io as sio
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -47,12 +46,15 @@ TRUSTED_TYPES: tuple[str, ...] = (
 
 def dump_model(estimator: Any) -> bytes:
     """A fitted scikit-learn estimator as skops bytes."""
+    import skops.io as sio  # not at import time: skops discovers every scikit-learn type on import
+
     return cast(bytes, sio.dumps(estimator))
 
 
 def load_model(data: bytes) -> Any:
     """skops bytes back into an estimator, allowing only skops defaults and ``TRUSTED_TYPES``
     (UntrustedArtifactError naming the other types)."""
+    import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
