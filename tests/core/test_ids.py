@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
-from dailyml.ids import uuid7, uuid7_at
+from dailyml.ids import random_hex, uuid7, uuid7_at
 
 
 def test_version_7_layout_with_the_milliseconds_first() -> None:
@@ -24,3 +25,21 @@ def test_later_milliseconds_sort_later_as_text_and_as_uuid() -> None:
 def test_ids_of_one_millisecond_differ() -> None:
     same = {uuid7_at(1_700_000_000_000) for _ in range(10_000)}
     assert len(same) == 10_000
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, then out without running the parent's cleanup
+        os.write(write, uuid7_at(1).bytes + random_hex().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 48)
+    os.close(read)
+    os.close(write)
+    assert child[:16] != uuid7_at(1).bytes and child[16:] != random_hex().encode()
+
+
+def test_request_ids_are_32_hex_digits() -> None:
+    ids = {random_hex() for _ in range(1000)}
+    assert len(ids) == 1000 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

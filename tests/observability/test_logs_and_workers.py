@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -12,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from dailyml.observability.context import annotate, current_request_id, request_fields, request_scope
-from dailyml.observability.logs import JsonFormatter, RequestIdFilter, TextFormatter, log_format
+from dailyml.observability.logs import (
+    BatchedStreamHandler,
+    JsonFormatter,
+    RequestIdFilter,
+    TextFormatter,
+    log_format,
+)
 from tests.support.observability import Scrape
+from tests.support.waiting import NotYet, wait_until
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
@@ -60,6 +68,27 @@ def test_request_scope_replaces_forged_ids_and_isolates_fields() -> None:
     assert current_request_id() is None and request_fields() == {}
     annotate(dataset="ignored")  # outside a request: nowhere to go, no error
     assert request_fields() == {}
+
+
+def test_batched_lines_are_written_together_soon_and_warnings_at_once() -> None:
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, interval=1.0)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    try:
+        handler.handle(_record("first"))
+        handler.handle(_record("second"))
+        assert stream.getvalue() == ""  # waiting for the batch
+        written = wait_until(lambda: stream.getvalue() or NotYet(""), 30, "the batch to be written")
+        assert written == "INFO first\nINFO second\n"
+        handler.handle(_record("third"))
+        warning = _record("trouble")
+        warning.levelno, warning.levelname = logging.WARNING, "WARNING"
+        handler.handle(warning)  # written at once, with what waited before it
+        assert stream.getvalue().endswith("INFO third\nWARNING trouble\n")
+        handler.handle(_record("last"))
+    finally:
+        handler.close()  # what waits is written
+    assert stream.getvalue().endswith("WARNING trouble\nINFO last\n")
 
 
 def test_log_format_is_json_or_text(monkeypatch: pytest.MonkeyPatch) -> None:

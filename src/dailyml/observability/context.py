@@ -7,11 +7,12 @@ the context there). Threads started by hand do not inherit it: ``dailyml.backgro
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+from dailyml.ids import random_hex
 
 HEADER = "X-Request-ID"
 # What an incoming X-Request-ID may look like; anything else (too long, spaces, control
@@ -24,7 +25,7 @@ _fields: ContextVar[dict[str, Any] | None] = ContextVar("dailyml_request_fields"
 
 def new_request_id() -> str:
     """A fresh id: 32 hex digits."""
-    return uuid.uuid4().hex
+    return random_hex(128)
 
 
 def valid_request_id(value: str | None) -> str | None:
