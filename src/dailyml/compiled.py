@@ -92,18 +92,12 @@ def compile_preprocessor(prep: Any) -> RowBuilder | None:
     scale = np.concatenate([p.scale for p in parts])
     affine = bool(shift.any() or (scale != 1.0).any())
     width = len(shift)
-    if len(getters) == 1:
-        (one,) = getters
 
-        def values(r: dict[str, Any]) -> list[float]:
-            return one(r)
-    else:
-
-        def values(r: dict[str, Any]) -> list[float]:
-            out: list[float] = []
-            for get in getters:
-                out += get(r)
-            return out
+    def values(r: dict[str, Any]) -> list[float]:
+        out: list[float] = []
+        for get in getters:
+            out += get(r)
+        return out
 
     def build(rows: Sequence[dict[str, Any]]) -> np.ndarray:
         X = np.array([values(r) for r in rows], dtype=np.float64).reshape(len(rows), width)

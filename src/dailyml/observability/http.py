@@ -48,8 +48,6 @@ class ObservabilityMiddleware:
         self.app = app
         self.service = service
         self.in_progress = metrics.HTTP_IN_PROGRESS.labels(service)
-        # Bounded: methods x route templates (404s share one) x statuses.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,15 +73,8 @@ class ObservabilityMiddleware:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         method, route = scope["method"], _route_template(scope)
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:  # labels() costs microseconds: each set of children is looked up once
-            children = self._children[key] = (
-                metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)),
-                metrics.HTTP_DURATION.labels(self.service, method, route),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        metrics.child(metrics.HTTP_REQUESTS, self.service, method, route, str(status)).inc()
+        metrics.child(metrics.HTTP_DURATION, self.service, method, route).observe(seconds)
         path = scope.get("path", "")
         level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
         if not access_log.isEnabledFor(level):

@@ -141,15 +141,21 @@ def record_predictions(dataset: str, model_version: int, labels: Iterable[str], 
     the dataset and model version to the request's access log line."""
     version = str(model_version)
     for label, n in Tally(labels).items():
-        key = (dataset, version, label, source)
-        child = _PREDICTION_CHILDREN.get(key)
-        if child is None:  # labels() costs microseconds a call: each child is looked up once
-            child = _PREDICTION_CHILDREN[key] = PREDICTIONS.labels(*key)
-        child.inc(n)
+        child(PREDICTIONS, dataset, version, label, source).inc(n)
     annotate(dataset=dataset, model_version=model_version)
 
 
-_PREDICTION_CHILDREN: dict[tuple[str, str, str, str], Any] = {}
+_CHILDREN: dict[tuple[Any, ...], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: ``labels()`` costs microseconds a call, paid on
+    every request otherwise. (Bounded by the label values the metric itself holds.)"""
+    key = (id(metric), *labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found
 
 
 def record_serving(dataset: str, kind: str, alias: str, version: int, at: float | None = None) -> None:
