@@ -15,6 +15,7 @@ from dailyml.synthesizers.fidelity import (
     fidelity_report,
     label_distribution,
     rank_key,
+    resampling_reference,
     selection_score,
     tstr,
 )
@@ -57,6 +58,21 @@ def test_tstr_scores_a_collapsed_one_class_synthesizer_instead_of_failing(refere
     assert result.train_on_synthetic == pytest.approx((test["label"] == "versicolor").mean())
     assert result.train_on_real > result.train_on_synthetic
     assert tstr(spec, train, train, test, seed=1, trees=5).synthetic_single_label is False
+
+
+def test_resampling_reference_trains_on_the_real_rows_drawn_with_replacement(reference) -> None:  # type: ignore[no-untyped-def]
+    spec = get_spec("wine")
+    real = spec.distinct_rows(reference["wine"])
+    train, test = real[real["split"] == "train"], real[real["split"] == "test"]
+    ref = resampling_reference(spec, train, test, seed=3, trees=20, repeats=2)
+    assert ref.metric == "mse" and ref.repeats == 2 and ref.train_rows == len(train)
+    assert ref.train_on_real == pytest.approx(tstr(spec, train, train, test, seed=3, trees=20).train_on_real)
+    # Two different resamples, each holding about 63% of the distinct rows: both carry less than
+    # the real rows themselves (MSE higher), and the mean is theirs.
+    first, second = ref.train_on_resampled
+    assert first != second and min(first, second) > ref.train_on_real
+    assert ref.mean == pytest.approx((first + second) / 2)
+    assert resampling_reference(spec, train, test, seed=3, trees=20, repeats=1).train_on_resampled == [first]
 
 
 def test_label_distribution_ratio_and_limit() -> None:
