@@ -471,7 +471,7 @@ def main() -> None:
             servers.append(one)
             stock = start(
                 "uvicorn-2w",
-                uvicorn_cmd("services.predictor.app:create_app", "--factory", "--workers", "2"),
+                uvicorn_cmd("services.predictor.app:create_worker_app", "--factory", "--workers", "2"),
                 env,
                 both,
                 "/readyz",
@@ -480,7 +480,7 @@ def main() -> None:
             servers.append(stock)
             stock_h11 = start(
                 "uvicorn-2w-h11",
-                uvicorn_cmd("services.predictor.app:create_app", "--factory", "--workers", "2", "--http", "h11"),
+                uvicorn_cmd("services.predictor.app:create_worker_app", "--factory", "--workers", "2", "--http", "h11"),
                 env,
                 both,
                 "/readyz",

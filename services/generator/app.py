@@ -12,7 +12,7 @@ from dailyml.datasets import DATASET_NAMES
 from dailyml.db import create_db_engine
 from dailyml.registry import Registry
 from dailyml.settings import DEFAULT_PORTS, Settings, get_settings
-from dailyml.web import server_options, service_app
+from dailyml.web import service_app
 from services.generator.config import GeneratorConfig
 from services.generator.default_synthesizers import SynthesizerServer
 from services.generator.fitter import Fitter
@@ -77,4 +77,4 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["generator"]) -> Non
     # SDV logs every fit and sample call at INFO: keep the service log readable.
     for noisy in ("SingleTableSynthesizer", "sdv", "copulas", "rdt", "ctgan"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, **server_options(get_settings()))
+    uvicorn.run(create_app(), host=host, port=port, **get_settings().server_options())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,8 +14,8 @@ from dailyml.datasets import DATASET_NAMES, SPECS
 from dailyml.db import create_db_engine
 from dailyml.prediction_log import PredictionLog
 from dailyml.registry import Registry
-from dailyml.settings import DEFAULT_PORTS, Settings, get_settings
-from dailyml.web import server_options, service_app
+from dailyml.settings import Settings, get_settings
+from dailyml.web import service_app
 from services.predictor.champions import ModelServer
 from services.predictor.fast_path import PredictFastPath
 from services.predictor.routes import drift, health, models, monitoring, predict, training
@@ -96,45 +95,3 @@ def create_worker_app() -> FastAPI:
     configure_logging("predictor")
     without_torch()
     return create_app()
-
-
-def tcp_listener(host: str, port: int) -> socket.socket:
-    """A listening socket created with ``IPPROTO_TCP``, so accepted connections get TCP_NODELAY.
-
-    asyncio only sets TCP_NODELAY on an accepted socket whose ``proto`` is IPPROTO_TCP, and
-    accepted sockets inherit ``proto`` from the listener. uvicorn's own multi-worker listener is
-    created with proto 0 (uvicorn issue #3149), so Nagle's algorithm stays on and every keep-alive
-    request after the first waits ~40 ms for the client's delayed ACK.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
-    return sock
-
-
-def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["predictor"]) -> None:
-    import uvicorn
-
-    from dailyml.observability.logs import configure_logging
-    from services.predictor.config import PredictorConfig
-
-    configure_logging("predictor")
-    without_torch()
-    workers = PredictorConfig().workers
-    options = server_options(get_settings())
-    if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port, **options)
-        return
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(
-        "services.predictor.app:create_worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        **options,
-    )
-    Multiprocess(config, sockets=[tcp_listener(host, port)]).run()

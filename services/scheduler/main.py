@@ -35,7 +35,6 @@ from dailyml.web import (
     database_status,
     error_responses,
     from_state,
-    server_options,
     service_app,
 )
 from services.scheduler import runlog
@@ -249,4 +248,4 @@ def main(host: str = "127.0.0.1", port: int = DEFAULT_PORTS["scheduler"]) -> Non
 
     configure_logging("scheduler")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, **server_options(get_settings()))
+    uvicorn.run(create_app(), host=host, port=port, **get_settings().server_options())

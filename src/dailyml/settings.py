@@ -213,6 +213,12 @@ class Settings(BaseSettings):
     def artifact_dir(self) -> Path:
         return self.home / "artifacts"
 
+    def server_options(self) -> dict[str, Any]:
+        """The uvicorn options every API is served with (keyword arguments of ``uvicorn.run`` and
+        ``uvicorn.Config``): our logging and access log instead of uvicorn's, and idle keep-alive
+        connections kept ``DAILYML_HTTP_KEEP_ALIVE_SECONDS``."""
+        return {"log_config": None, "access_log": False, "timeout_keep_alive": int(self.http_keep_alive_seconds)}
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -45,7 +45,7 @@ SERVICES: dict[str, ServiceEntry] = {
     for s in (
         ServiceEntry(
             "predictor",
-            "services.predictor.app",
+            "services.predictor.main",
             DEFAULT_PORTS["predictor"],
             "/healthz",
             "predictions and monitoring API",

@@ -216,13 +216,6 @@ def validation_items(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
-def server_options(settings: Settings) -> dict[str, Any]:
-    """The uvicorn options every API is served with (keyword arguments of ``uvicorn.run`` and
-    ``uvicorn.Config``): our logging and access log instead of uvicorn's, and idle keep-alive
-    connections kept ``DAILYML_HTTP_KEEP_ALIVE_SECONDS``."""
-    return {"log_config": None, "access_log": False, "timeout_keep_alive": int(settings.http_keep_alive_seconds)}
-
-
 def service_app(service: str, description: str, lifespan: Any, *, innermost: Any = None) -> FastAPI:
     """A dailyml service's FastAPI app: the one error model, the protection layer (limits,
     tokens) and, outermost so that its refusals are logged and counted too, observability.

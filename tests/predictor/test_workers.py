@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services.predictor.app import tcp_listener
+from services.predictor.main import tcp_listener
 from tests.support.databases import Database
 from tests.support.examples import IRIS_OK
 from tests.support.processes import start_service
@@ -40,6 +42,23 @@ def _accepted_nodelay(listener: socket.socket) -> int:
     return asyncio.run(main())
 
 
+def _maps_libraries(pid: int) -> set[str]:
+    """Which of NumPy, pandas, scikit-learn and SciPy have a file mapped in process ``pid``."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {name for name in ("numpy", "pandas", "sklearn", "scipy") if f"/site-packages/{name}/" in maps}
+
+
+def test_the_predictor_process_entry_point_imports_no_app_libraries() -> None:
+    """``dailyml serve predictor`` imports ``services.predictor.main``: light, so that a
+    supervisor of several workers holds no pandas, scikit-learn, SciPy, database or web stack."""
+    code = (
+        "import sys, services.predictor.main; "
+        "print(sorted(m for m in ('pandas', 'sklearn', 'scipy', 'numpy', 'sqlalchemy', 'fastapi') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_the_predictor_listener_gives_accepted_connections_tcp_nodelay() -> None:
     assert _accepted_nodelay(tcp_listener("127.0.0.1", 0)) != 0
 
@@ -65,5 +84,13 @@ def test_two_workers_serve_predictions(sqlite_db: Database, tmp_path: Path) -> N
             120,
             "both workers started",
         )
+        # The supervisor only supervises: the libraries of the app are mapped in the workers,
+        # never in it (they held 250 MB of a supervisor that never serves).
+        supervisor = service.proc.pid
+        children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+        workers = [pid for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2
+        assert _maps_libraries(supervisor) == set()
+        assert all(_maps_libraries(int(pid)) == {"numpy", "pandas", "sklearn", "scipy"} for pid in workers)
     finally:
         service.stop()

@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when frames are used, not with the specs (a light `dailyml serve`)
+    import pandas as pd
 
 Task = Literal["classification", "regression"]
 
@@ -198,6 +199,8 @@ class DatasetSpec:
 
     def valid_mask(self, frame: pd.DataFrame) -> pd.Series:
         """Vectorised ``validate_row``: True for each row of ``frame`` that passes every rule."""
+        import pandas as pd
+
         mask = pd.Series(True, index=frame.index)
         for f in self.features:
             col = frame[f.name]
@@ -252,6 +255,8 @@ def row_hash(spec: DatasetSpec, row: Mapping[str, Any], *, with_label: bool = Fa
 
 def frame_hash(frame: pd.DataFrame) -> str:
     """A hash of a whole frame's contents and column order: the 'training data hash' of a model."""
+    import pandas as pd
+
     digest = hashlib.sha256("|".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
     return digest.hexdigest()

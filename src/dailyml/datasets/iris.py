@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from dailyml.datasets.base import DatasetSpec, Feature
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VARIETIES = ("setosa", "versicolor", "virginica")
 

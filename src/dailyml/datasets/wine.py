@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from dailyml.datasets.base import Constraint, DatasetSpec, Feature, ReferenceDataError, sha256_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The published files we ship in data/wine/, by colour, with their sha256.
 WINE_FILES = {
@@ -32,6 +34,8 @@ _COLUMNS = {
 
 
 def _load(data_dir: Path) -> pd.DataFrame:
+    import pandas as pd
+
     frames = []
     for colour, (filename, expected) in WINE_FILES.items():
         path = data_dir / "wine" / filename
