@@ -75,6 +75,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+class _TorchBlocker:
+    """A meta-path finder for which ``torch`` (and its submodules) cannot be imported."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r} (kept out of the predictor)", name=name)
+        return None
+
+
 def without_torch() -> None:
     """Keep torch out of a predictor process (call before the first model is loaded).
 
@@ -82,10 +91,16 @@ def without_torch() -> None:
     environment of ``dailyml up``), loading a model imports it anyway: skops' trusted-type
     discovery walks every scikit-learn package, ``sklearn.externals.array_api_compat.torch``
     included, which imports torch: 2.7 s of a 9 s start here and a third of the memory.
-    ``None`` in ``sys.modules`` makes that import an ImportError, which the walk skips.
+    A finder first on ``sys.meta_path`` makes that import a ModuleNotFoundError, which the walk
+    skips. (Not ``sys.modules["torch"] = None``: SciPy's array-API helpers read
+    ``sys.modules["torch"].Tensor`` whenever the key exists, so every ``scipy.stats`` call
+    then failed with an AttributeError.)
     """
-    if "torch" not in sys.modules:
-        sys.modules["torch"] = None  # type: ignore[assignment]
+    if "torch" in sys.modules and sys.modules["torch"] is not None:
+        return  # already imported: too late to keep out
+    sys.modules.pop("torch", None)
+    if not any(isinstance(finder, _TorchBlocker) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _TorchBlocker())
 
 
 def create_worker_app() -> FastAPI:

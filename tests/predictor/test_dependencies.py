@@ -48,3 +48,29 @@ def test_predictor_serves_without_torch_or_sdv(sqlite_db: Database) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_without_torch_blocks_the_import_and_leaves_scipy_working() -> None:
+    """What the predictor process does before loading a model: torch cannot be imported, and
+    SciPy's array-API helpers (which look torch up in ``sys.modules``) still work."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from services.predictor.app import without_torch
+        without_torch()
+        without_torch()  # idempotent
+        try:
+            import torch
+        except ModuleNotFoundError:
+            pass
+        else:
+            raise SystemExit("torch was imported")
+        assert "torch" not in sys.modules
+        from scipy import stats
+        assert 0 < stats.ks_2samp([1.0, 2.0, 3.0], [2.0, 3.0, 4.5]).pvalue <= 1
+        from services.predictor.app import _TorchBlocker
+        assert sum(isinstance(f, _TorchBlocker) for f in sys.meta_path) == 1
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
