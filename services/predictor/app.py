@@ -96,7 +96,7 @@ def without_torch() -> None:
     ``sys.modules["torch"].Tensor`` whenever the key exists, so every ``scipy.stats`` call
     then failed with an AttributeError.)
     """
-    if "torch" in sys.modules and sys.modules["torch"] is not None:
+    if sys.modules.get("torch") is not None:
         return  # already imported: too late to keep out
     sys.modules.pop("torch", None)
     if not any(isinstance(finder, _TorchBlocker) for finder in sys.meta_path):

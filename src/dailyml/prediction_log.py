@@ -234,16 +234,16 @@ class PredictionLog:
                 by_dataset: dict[str, list[PredictionRecord]] = defaultdict(list)
                 for entry in fresh:
                     by_dataset[entry.dataset].append(entry)
-                first = True
-                for dataset, entries in by_dataset.items():
-                    spec = get_spec(dataset)
-                    for start in range(0, len(entries), WRITE_CHUNK):
-                        if not first:
-                            time.sleep(WRITE_PAUSE_SECONDS)
-                        first = False
-                        chunk = entries[start : start + WRITE_CHUNK]
-                        insert_samples(conn, spec, [e.sample for e in chunk], "online")
-                        insert_predictions(conn, spec, [e.prediction for e in chunk])
+                chunks = [
+                    (get_spec(dataset), entries[start : start + WRITE_CHUNK])
+                    for dataset, entries in by_dataset.items()
+                    for start in range(0, len(entries), WRITE_CHUNK)
+                ]
+                for i, (spec, chunk) in enumerate(chunks):
+                    if i:
+                        time.sleep(WRITE_PAUSE_SECONDS)
+                    insert_samples(conn, spec, [e.sample for e in chunk], "online")
+                    insert_predictions(conn, spec, [e.prediction for e in chunk])
         except Exception as exc:
             self._failed(batch, exc)
             return False

@@ -185,6 +185,11 @@ def _fit_model(spec: DatasetSpec, frame: pd.DataFrame, seed: int, trees: int) ->
     return model.fit(frame[spec.feature_names], y)
 
 
+def tstr_metric(spec: DatasetSpec) -> str:
+    """The figure train-on-synthetic reports for ``spec``: MSE (graded) or accuracy (classes)."""
+    return "mse" if spec.task == "regression" else "accuracy"
+
+
 def tstr(
     spec: DatasetSpec,
     synthetic: pd.DataFrame,
@@ -195,7 +200,7 @@ def tstr(
     trees: int,
 ) -> TSTR:
     """Train-on-synthetic/test-on-real versus train-on-real, on the same real test rows."""
-    metric = "mse" if spec.task == "regression" else "accuracy"
+    metric = tstr_metric(spec)
     greater = GREATER_IS_BETTER[metric]
     synthetic = synthetic.iloc[: len(real_train)]
     on_real = _score(spec, _fit_model(spec, real_train, seed, trees), real_test)
@@ -242,7 +247,7 @@ def resampling_reference(
         resampled = real_train.sample(n=len(real_train), replace=True, random_state=seed + i).reset_index(drop=True)
         scores.append(_score(spec, _fit_model(spec, resampled, seed, trees), real_test))
     return ResamplingReference(
-        metric="mse" if spec.task == "regression" else "accuracy",
+        metric=tstr_metric(spec),
         repeats=repeats,
         train_rows=len(real_train),
         train_on_real=on_real,
